@@ -1,0 +1,148 @@
+//! The one drive loop. Blocking and async clients both run machines through
+//! [`drive`]; the blocking side simply hands it futures that are always ready.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::machine::{Action, Machine};
+use crate::time::Timestamp;
+use crate::transport::{
+    AsyncClock, AsyncTransport, Clock, Request, Response, Transport, TransportError,
+};
+
+/// What the drive loop needs from the outside: time, sending, waiting.
+trait Io {
+    fn now(&self) -> Timestamp;
+    fn send(
+        &self,
+        request: Request,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Response, TransportError>>;
+    fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()>;
+}
+
+struct Blocking<'a, T: ?Sized, C: ?Sized>(&'a T, &'a C);
+
+impl<T: Transport + ?Sized, C: Clock + ?Sized> Io for Blocking<'_, T, C> {
+    fn now(&self) -> Timestamp {
+        self.1.now()
+    }
+
+    fn send(
+        &self,
+        request: Request,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Response, TransportError>> {
+        std::future::ready(self.0.send(request, timeout))
+    }
+
+    fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()> {
+        self.1.sleep_until(deadline);
+        std::future::ready(())
+    }
+}
+
+struct Async<'a, T: ?Sized, C: ?Sized>(&'a T, &'a C);
+
+impl<T: AsyncTransport + ?Sized, C: AsyncClock + ?Sized> Io for Async<'_, T, C> {
+    fn now(&self) -> Timestamp {
+        self.1.now()
+    }
+
+    fn send(
+        &self,
+        request: Request,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Response, TransportError>> {
+        self.0.send(request, timeout)
+    }
+
+    fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()> {
+        self.1.sleep_until(deadline)
+    }
+}
+
+/// Runs `machine` to completion over a blocking transport and clock.
+pub fn run_blocking<M, T, C>(machine: M, transport: &T, clock: &C) -> Result<M::Output, Error>
+where
+    M: Machine,
+    T: Transport + ?Sized,
+    C: Clock + ?Sized,
+{
+    let mut future = pin!(drive(machine, Blocking(transport, clock)));
+    let mut cx = Context::from_waker(Waker::noop());
+    // Every future the blocking `Io` hands out is ready, so the first poll
+    // completes; looping keeps this correct without assuming it.
+    loop {
+        if let Poll::Ready(result) = future.as_mut().poll(&mut cx) {
+            return result;
+        }
+    }
+}
+
+/// Runs `machine` to completion over an async transport and clock.
+pub async fn run_async<M, T, C>(machine: M, transport: &T, clock: &C) -> Result<M::Output, Error>
+where
+    M: Machine,
+    T: AsyncTransport + ?Sized,
+    C: AsyncClock + ?Sized,
+{
+    drive(machine, Async(transport, clock)).await
+}
+
+async fn drive<M: Machine>(mut machine: M, io: impl Io) -> Result<M::Output, Error> {
+    #[cfg(feature = "tracing")]
+    let span = tracing::debug_span!("leap0", operation = tracing::field::Empty);
+    #[cfg(feature = "tracing")]
+    let mut named = false;
+    loop {
+        match machine.poll(io.now()) {
+            Action::Send(attempt) => {
+                #[cfg(feature = "tracing")]
+                {
+                    if !named {
+                        span.record("operation", attempt.operation.name());
+                        named = true;
+                    }
+                    let _enter = span.enter();
+                    tracing::debug!(route = attempt.route, attempt = attempt.number, "sending");
+                }
+                #[cfg(feature = "tracing")]
+                let (route, number) = (attempt.route, attempt.number);
+                let outcome = io.send(attempt.request, attempt.timeout).await;
+                #[cfg(feature = "tracing")]
+                {
+                    let _enter = span.enter();
+                    match &outcome {
+                        Ok(response) => tracing::debug!(
+                            route,
+                            attempt = number,
+                            status = response.status().as_u16(),
+                            "answered"
+                        ),
+                        Err(e) => {
+                            tracing::debug!(route, attempt = number, error = %e.kind, may_have_been_sent = e.may_have_been_sent, "no answer")
+                        }
+                    }
+                }
+                match outcome {
+                    Ok(response) => machine.handle_response(io.now(), response),
+                    Err(error) => machine.handle_transport_error(io.now(), error),
+                }
+            }
+            Action::WaitUntil(deadline) => {
+                #[cfg(feature = "tracing")]
+                {
+                    let _enter = span.enter();
+                    let delay = deadline.saturating_duration_since(io.now());
+                    tracing::debug!(delay_ms = delay.as_millis() as u64, "waiting");
+                }
+                io.sleep_until(deadline).await;
+            }
+            Action::Done(result) => return result,
+        }
+    }
+}

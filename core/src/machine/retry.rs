@@ -1,0 +1,209 @@
+//! [`Retry`]: one [`Exchange`], re-sent after classified failures.
+
+use std::time::Duration;
+
+use http::StatusCode;
+
+use super::{Action, Attempt, Machine, Outcome, misuse};
+use crate::config::{Config, RetryPolicy};
+use crate::error::Error;
+use crate::exchange::Exchange;
+use crate::time::Timestamp;
+use crate::transport::{Response, TransportError, TransportErrorKind};
+
+/// Whether an error status is worth retrying: 429 and 503 mean the server did not
+/// act, so any method may retry; 502 and 504 leave that open, so only idempotent
+/// requests retry. Every other status (500 included) is final.
+pub fn status_is_retryable(status: StatusCode, idempotent: bool) -> bool {
+    match status.as_u16() {
+        429 | 503 => true,
+        502 | 504 => idempotent,
+        _ => false,
+    }
+}
+
+/// Whether a transport failure is worth retrying: if the request surely never
+/// left, any method may retry; if it may have reached the server (timeout or reset
+/// after sending), only idempotent requests retry. TLS, body-too-large and invalid
+/// answers are final.
+pub fn transport_failure_is_retryable(error: &TransportError, idempotent: bool) -> bool {
+    let transient = matches!(
+        error.kind,
+        TransportErrorKind::Connect | TransportErrorKind::Timeout | TransportErrorKind::Reset
+    );
+    transient && (idempotent || !error.may_have_been_sent)
+}
+
+/// Runs one exchange, retrying classified failures after capped exponential
+/// backoff with seeded jitter. A server's `Retry-After` overrides the computed
+/// backoff; the policy's total deadline caps everything (a wait that would pass
+/// it ends the operation with [`Error::DeadlineExceeded`] at once, rather than
+/// sleeping first).
+pub struct Retry<E: Exchange> {
+    exchange: E,
+    config: Config,
+    state: State<E::Output>,
+    attempts: u32,
+    deadline: Option<Timestamp>,
+    deadline_set: bool,
+    jitter: SplitMix64,
+}
+
+enum State<T> {
+    Ready,
+    InFlight,
+    Backoff(Timestamp),
+    Finished(Outcome<T>),
+}
+
+impl<E: Exchange> Retry<E> {
+    /// Runs `exchange` under `config`'s timeout and retry policy.
+    pub fn new(exchange: E, config: &Config) -> Self {
+        Retry {
+            jitter: SplitMix64(config.retry().jitter_seed),
+            exchange,
+            config: config.clone(),
+            state: State::Ready,
+            attempts: 0,
+            deadline: None,
+            deadline_set: false,
+        }
+    }
+
+    /// Uses `deadline` (if any) instead of one computed from the policy at the
+    /// first poll; composite machines share theirs this way.
+    pub fn with_deadline(mut self, deadline: Option<Timestamp>) -> Self {
+        self.deadline = deadline;
+        self.deadline_set = true;
+        self
+    }
+
+    /// The exchange being run.
+    pub fn exchange(&self) -> &E {
+        &self.exchange
+    }
+
+    fn policy(&self) -> &RetryPolicy {
+        self.config.retry()
+    }
+
+    fn send(&mut self, now: Timestamp) -> Action<E::Output> {
+        let request = match self.exchange.request(&self.config) {
+            Ok(request) => request,
+            Err(e) => return Action::Done(Err(e)),
+        };
+        self.attempts += 1;
+        let mut timeout = self.config.timeout();
+        if let Some(deadline) = self.deadline {
+            timeout = timeout.min(deadline.saturating_duration_since(now));
+        }
+        self.state = State::InFlight;
+        Action::Send(Attempt {
+            request,
+            timeout,
+            number: self.attempts,
+            operation: E::OPERATION,
+            route: E::ROUTE,
+        })
+    }
+
+    fn finish(&mut self, result: Result<E::Output, Error>) {
+        self.state = State::Finished(Outcome::new(result));
+    }
+
+    fn failed(&mut self, now: Timestamp, error: Error) {
+        if !error.is_retryable() || self.attempts >= self.policy().max_attempts {
+            return self.finish(Err(error));
+        }
+        let delay = match error.api().and_then(|api| api.retry_after) {
+            Some(server_says) => server_says,
+            None => self.backoff(),
+        };
+        let resume_at = now + delay;
+        if let Some(deadline) = self.deadline {
+            if resume_at >= deadline {
+                let total = self.policy().total_deadline.unwrap_or(Duration::MAX);
+                return self.finish(Err(Error::DeadlineExceeded {
+                    operation: E::OPERATION,
+                    deadline: total,
+                    attempts: self.attempts,
+                    last: Box::new(error),
+                }));
+            }
+        }
+        self.state = State::Backoff(resume_at);
+    }
+
+    /// `initial * 2^(attempts-1)`, capped, then "equal jitter": a seeded random
+    /// point in the upper half, so that clients do not retry in lockstep.
+    fn backoff(&mut self) -> Duration {
+        let policy = self.policy();
+        let doublings = self.attempts.saturating_sub(1).min(31);
+        let full = policy
+            .initial_backoff
+            .saturating_mul(1 << doublings)
+            .min(policy.max_backoff);
+        let half = full / 2;
+        let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+        let extra = if nanos == 0 {
+            0
+        } else {
+            self.jitter.next() % (nanos + 1)
+        };
+        half + Duration::from_nanos(extra)
+    }
+}
+
+impl<E: Exchange> Machine for Retry<E> {
+    type Output = E::Output;
+
+    fn poll(&mut self, now: Timestamp) -> Action<E::Output> {
+        if !self.deadline_set {
+            self.deadline_set = true;
+            self.deadline = self.policy().total_deadline.map(|d| now + d);
+        }
+        match &mut self.state {
+            State::Ready => self.send(now),
+            State::Backoff(until) if now < *until => Action::WaitUntil(*until),
+            State::Backoff(_) => self.send(now),
+            State::InFlight => {
+                self.state = State::Finished(Outcome::new(Err(Error::Misuse(
+                    misuse::POLL_WHILE_AWAITING,
+                ))));
+                self.poll(now)
+            }
+            State::Finished(outcome) => outcome.take(),
+        }
+    }
+
+    fn handle_response(&mut self, now: Timestamp, response: Response) {
+        if !matches!(self.state, State::InFlight) {
+            return self.finish(Err(Error::Misuse(misuse::UNEXPECTED_ANSWER)));
+        }
+        match self.exchange.parse(response) {
+            Ok(output) => self.finish(Ok(output)),
+            Err(e) => self.failed(now, e),
+        }
+    }
+
+    fn handle_transport_error(&mut self, now: Timestamp, error: TransportError) {
+        if !matches!(self.state, State::InFlight) {
+            return self.finish(Err(Error::Misuse(misuse::UNEXPECTED_ANSWER)));
+        }
+        let error = self.exchange.transport_error(error);
+        self.failed(now, error);
+    }
+}
+
+/// A tiny deterministic generator for jitter (SplitMix64); not for secrets.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}

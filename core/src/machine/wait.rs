@@ -1,0 +1,173 @@
+//! [`WaitFor`]: poll a sandbox's status until it reaches a state.
+
+use super::{Action, Machine, Outcome, Retry, misuse};
+use crate::config::Config;
+use crate::error::{Error, Operation};
+use crate::model::{Sandbox, SandboxState};
+use crate::ops::GetSandbox;
+use crate::time::Timestamp;
+use crate::transport::{Response, TransportError};
+
+/// Polls `GET /v1/sandbox/{id}/` every [`WaitPolicy::interval`](crate::WaitPolicy)
+/// until the sandbox is in the target state ([`Done`](Action::Done) with the
+/// sandbox), reaches a state it will not leave by itself (stopping, stopped,
+/// deleting, deleted, or paused when paused is not the target:
+/// [`Error::WaitFailed`]), or the wait policy's timeout passes
+/// ([`Error::WaitTimedOut`]). Each status poll is itself a [`Retry`].
+pub struct WaitFor {
+    config: Config,
+    sandbox_id: String,
+    target: SandboxState,
+    operation: Operation,
+    state: State,
+    started: Option<Timestamp>,
+    last_seen: Option<SandboxState>,
+}
+
+// One machine per wait: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+enum State {
+    Check(Box<Retry<GetSandbox>>),
+    Sleep(Timestamp),
+    Finished(Outcome<Sandbox>),
+}
+
+impl WaitFor {
+    /// Waits for `sandbox_id` to be in `target`, checking at once.
+    pub fn new(sandbox_id: impl Into<String>, target: SandboxState, config: &Config) -> Self {
+        let sandbox_id = sandbox_id.into();
+        WaitFor {
+            state: State::Check(Box::new(Retry::new(
+                GetSandbox::new(sandbox_id.as_str()),
+                config,
+            ))),
+            config: config.clone(),
+            sandbox_id,
+            target,
+            operation: Operation::GetSandbox,
+            started: None,
+            last_seen: None,
+        }
+    }
+
+    /// Waits for a sandbox just returned by another call (resume, restore): if it
+    /// is already in `target` no request is made; errors name `operation`.
+    pub fn after(
+        sandbox: Sandbox,
+        target: SandboxState,
+        operation: Operation,
+        config: &Config,
+    ) -> Self {
+        let mut wait = WaitFor::new(sandbox.id.clone(), target, config);
+        wait.operation = operation;
+        wait.last_seen = Some(sandbox.state.clone());
+        wait.state = match wait.verdict(sandbox) {
+            Some(result) => State::Finished(Outcome::new(result)),
+            // Not there yet: the first status poll comes one interval later.
+            None => State::Sleep(Timestamp::ZERO),
+        };
+        wait
+    }
+
+    fn deadline(&self) -> Timestamp {
+        self.started.unwrap_or(Timestamp::ZERO) + self.config.wait().timeout
+    }
+
+    /// `Some(result)` once the wait is over, `None` to keep waiting.
+    fn verdict(&self, sandbox: Sandbox) -> Option<Result<Sandbox, Error>> {
+        let reached = &sandbox.state;
+        if *reached == self.target {
+            return Some(Ok(sandbox));
+        }
+        let stuck = reached.is_terminal() || *reached == SandboxState::Paused;
+        if stuck {
+            return Some(Err(Error::WaitFailed {
+                operation: self.operation,
+                sandbox_id: self.sandbox_id.clone(),
+                state: sandbox.state,
+                target: self.target.clone(),
+            }));
+        }
+        None
+    }
+
+    fn timed_out(&self, now: Timestamp) -> Error {
+        Error::WaitTimedOut {
+            operation: self.operation,
+            sandbox_id: self.sandbox_id.clone(),
+            state: self
+                .last_seen
+                .clone()
+                .unwrap_or_else(|| SandboxState::Unknown(String::new())),
+            target: self.target.clone(),
+            waited: now.saturating_duration_since(self.started.unwrap_or(now)),
+        }
+    }
+
+    fn finish(&mut self, now: Timestamp, result: Result<Sandbox, Error>) -> Action<Sandbox> {
+        self.state = State::Finished(Outcome::new(result));
+        self.poll(now)
+    }
+}
+
+impl Machine for WaitFor {
+    type Output = Sandbox;
+
+    fn poll(&mut self, now: Timestamp) -> Action<Sandbox> {
+        if self.started.is_none() {
+            self.started = Some(now);
+            if let State::Sleep(at) = &mut self.state {
+                *at = now + self.config.wait().interval;
+            }
+        }
+        match &mut self.state {
+            State::Finished(outcome) => outcome.take(),
+            State::Sleep(at) if now < *at => Action::WaitUntil(*at),
+            State::Sleep(_) => {
+                let check = Retry::new(GetSandbox::new(self.sandbox_id.as_str()), &self.config)
+                    .with_deadline(Some(self.deadline()));
+                self.state = State::Check(Box::new(check));
+                self.poll(now)
+            }
+            State::Check(check) => match check.poll(now) {
+                Action::Done(Ok(sandbox)) => {
+                    self.last_seen = Some(sandbox.state.clone());
+                    match self.verdict(sandbox) {
+                        Some(result) => self.finish(now, result),
+                        None => {
+                            let next = now + self.config.wait().interval;
+                            if next > self.deadline() {
+                                let error = self.timed_out(now);
+                                return self.finish(now, Err(error));
+                            }
+                            self.state = State::Sleep(next);
+                            Action::WaitUntil(next)
+                        }
+                    }
+                }
+                Action::Done(Err(e)) => self.finish(now, Err(e)),
+                other => other.map_done(),
+            },
+        }
+    }
+
+    fn handle_response(&mut self, now: Timestamp, response: Response) {
+        match &mut self.state {
+            State::Check(check) => check.handle_response(now, response),
+            _ => {
+                self.state =
+                    State::Finished(Outcome::new(Err(Error::Misuse(misuse::UNEXPECTED_ANSWER))))
+            }
+        }
+    }
+
+    fn handle_transport_error(&mut self, now: Timestamp, error: TransportError) {
+        match &mut self.state {
+            State::Check(check) => check.handle_transport_error(now, error),
+            _ => {
+                self.state =
+                    State::Finished(Outcome::new(Err(Error::Misuse(misuse::UNEXPECTED_ANSWER))))
+            }
+        }
+    }
+}

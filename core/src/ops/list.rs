@@ -1,0 +1,176 @@
+//! `GET /v1/snapshots`: one page of the organization's snapshots.
+
+use std::fmt;
+use std::str::FromStr;
+
+use http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Operation;
+use crate::exchange::{Exchange, json};
+use crate::model::{FieldProblem, SnapshotList};
+use crate::validate;
+
+/// The field snapshots are sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortBy {
+    /// Creation time (the default).
+    #[default]
+    CreatedAt,
+    /// Template id.
+    TemplateId,
+}
+
+/// The sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderBy {
+    /// Ascending.
+    Asc,
+    /// Descending (the default).
+    #[default]
+    Desc,
+}
+
+impl SortBy {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortBy::CreatedAt => "created_at",
+            SortBy::TemplateId => "template_id",
+        }
+    }
+}
+
+impl OrderBy {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderBy::Asc => "asc",
+            OrderBy::Desc => "desc",
+        }
+    }
+}
+
+impl FromStr for SortBy {
+    type Err = FieldProblem;
+
+    fn from_str(s: &str) -> Result<Self, FieldProblem> {
+        match s {
+            "created_at" => Ok(SortBy::CreatedAt),
+            "template_id" => Ok(SortBy::TemplateId),
+            other => Err(FieldProblem {
+                field: "sort".into(),
+                reason: format!("must be created_at or template_id, got {other:?}"),
+            }),
+        }
+    }
+}
+
+impl FromStr for OrderBy {
+    type Err = FieldProblem;
+
+    fn from_str(s: &str) -> Result<Self, FieldProblem> {
+        match s {
+            "asc" => Ok(OrderBy::Asc),
+            "desc" => Ok(OrderBy::Desc),
+            other => Err(FieldProblem {
+                field: "order_by".into(),
+                reason: format!("must be asc or desc, got {other:?}"),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for SortBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for OrderBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// List one page of snapshots. All five parameters are always sent, as the
+/// official SDK does.
+///
+/// ```
+/// # use leap0_core::{ListSnapshots, Config, Exchange};
+/// let request = ListSnapshots::default().request(&Config::new("key").unwrap()).unwrap();
+/// assert_eq!(
+///     request.uri().path_and_query().unwrap(),
+///     "/v1/snapshots?query=&sort=created_at&order-by=desc&page=1&page-size=20"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListSnapshots {
+    /// Filter on the snapshot name (at most 64 characters).
+    #[serde(default)]
+    pub query: String,
+    /// Sort field.
+    #[serde(default)]
+    pub sort: SortBy,
+    /// Sort direction.
+    #[serde(default)]
+    pub order_by: OrderBy,
+    /// 1-based page number.
+    pub page: u64,
+    /// Items per page (1 to 100).
+    pub page_size: u64,
+}
+
+impl Default for ListSnapshots {
+    fn default() -> Self {
+        ListSnapshots {
+            query: String::new(),
+            sort: SortBy::CreatedAt,
+            order_by: OrderBy::Desc,
+            page: 1,
+            page_size: 20,
+        }
+    }
+}
+
+impl ListSnapshots {
+    /// The same listing, at another page.
+    pub fn at_page(&self, page: u64) -> Self {
+        ListSnapshots {
+            page,
+            ..self.clone()
+        }
+    }
+}
+
+impl Exchange for ListSnapshots {
+    type Output = SnapshotList;
+    const OPERATION: Operation = Operation::ListSnapshots;
+    const METHOD: Method = Method::GET;
+    const ROUTE: &'static str = "/v1/snapshots";
+    const SUCCESS: StatusCode = StatusCode::OK;
+
+    fn path(&self) -> Result<String, FieldProblem> {
+        Ok(Self::ROUTE.to_owned())
+    }
+
+    fn query(&self) -> Result<Option<String>, FieldProblem> {
+        validate::at_most_chars("query", &self.query, validate::MAX_NAME_CHARS)?;
+        validate::in_range("page", self.page, (1, u64::MAX))?;
+        validate::in_range("page_size", self.page_size, validate::PAGE_SIZE_RANGE)?;
+        Ok(Some(format!(
+            "query={}&sort={}&order-by={}&page={}&page-size={}",
+            validate::query_value(&self.query),
+            self.sort,
+            self.order_by,
+            self.page,
+            self.page_size
+        )))
+    }
+
+    fn decode(&self, body: &[u8]) -> Result<SnapshotList, FieldProblem> {
+        SnapshotList::from_json(json(body)?)
+    }
+}

@@ -1,0 +1,135 @@
+//! Layer A operations, one file each: inputs, request parts, response decoding.
+
+mod create;
+mod delete;
+mod list;
+mod pause;
+mod restore;
+mod resume;
+mod sandbox;
+
+pub use create::CreateSnapshot;
+pub use delete::DeleteSnapshot;
+pub use list::{ListSnapshots, OrderBy, SortBy};
+pub use pause::PauseSandbox;
+pub use restore::RestoreSnapshot;
+pub use resume::ResumeSnapshot;
+pub use sandbox::{CreateSandbox, GetSandbox};
+
+use crate::model::{FieldProblem, Sandbox, Snapshot};
+
+/// Something that names a sandbox: an id, or a sandbox object.
+pub trait SandboxRef {
+    /// The sandbox's id.
+    fn sandbox_id(&self) -> &str;
+}
+
+/// Something that names a snapshot by id: an id, or a snapshot object.
+pub trait SnapshotRef {
+    /// The snapshot's id.
+    fn snapshot_id(&self) -> &str;
+}
+
+impl SandboxRef for str {
+    fn sandbox_id(&self) -> &str {
+        self
+    }
+}
+impl SandboxRef for String {
+    fn sandbox_id(&self) -> &str {
+        self
+    }
+}
+impl SandboxRef for Sandbox {
+    fn sandbox_id(&self) -> &str {
+        &self.id
+    }
+}
+impl<T: SandboxRef + ?Sized> SandboxRef for &T {
+    fn sandbox_id(&self) -> &str {
+        (**self).sandbox_id()
+    }
+}
+impl SnapshotRef for str {
+    fn snapshot_id(&self) -> &str {
+        self
+    }
+}
+impl SnapshotRef for String {
+    fn snapshot_id(&self) -> &str {
+        self
+    }
+}
+impl SnapshotRef for Snapshot {
+    fn snapshot_id(&self) -> &str {
+        &self.id
+    }
+}
+impl<T: SnapshotRef + ?Sized> SnapshotRef for &T {
+    fn snapshot_id(&self) -> &str {
+        (**self).snapshot_id()
+    }
+}
+
+fn snapshot_from(body: &[u8]) -> Result<Snapshot, FieldProblem> {
+    Snapshot::from_json(crate::exchange::json(body)?)
+}
+
+fn sandbox_from(body: &[u8]) -> Result<Sandbox, FieldProblem> {
+    Sandbox::from_json(crate::exchange::json(body)?)
+}
+
+/// The body of create and pause: `{}`, `{"name"}`, plus `kill_sandbox_after` when set.
+#[derive(serde::Serialize)]
+struct SnapshotBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    kill_sandbox_after: bool,
+}
+
+fn snapshot_body(
+    name: Option<&str>,
+    kill_sandbox_after: bool,
+) -> Result<Option<Vec<u8>>, FieldProblem> {
+    let name = name
+        .map(|n| crate::validate::snapshot_name("name", n))
+        .transpose()?;
+    crate::exchange::to_json(&SnapshotBody {
+        name: name.as_deref(),
+        kill_sandbox_after,
+    })
+}
+
+/// The body of resume and restore, in the wire's field order.
+#[derive(serde::Serialize)]
+struct RestoreBody<'a> {
+    snapshot_name: String,
+    auto_pause: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout_min: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_policy: Option<&'a crate::model::NetworkPolicy>,
+}
+
+impl<'a> RestoreBody<'a> {
+    fn checked(
+        snapshot_name: &str,
+        auto_pause: bool,
+        network_policy: Option<&'a crate::model::NetworkPolicy>,
+    ) -> Result<Self, FieldProblem> {
+        let snapshot_name = crate::validate::snapshot_name("snapshot_name", snapshot_name)?;
+        if let Some(policy) = network_policy {
+            crate::validate::network_policy("network_policy", policy)?;
+        }
+        Ok(RestoreBody {
+            snapshot_name,
+            auto_pause,
+            timeout_min: None,
+            timeout: None,
+            network_policy,
+        })
+    }
+}

@@ -1,0 +1,63 @@
+//! `POST /v1/sandbox/{sandbox_id}/snapshot/pause`: snapshot a sandbox and stop it.
+
+use http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use super::SandboxRef;
+use crate::error::Operation;
+use crate::exchange::Exchange;
+use crate::model::{FieldProblem, Snapshot};
+use crate::validate;
+
+/// Pause a running sandbox into a snapshot; the sandbox is stopped afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseSandbox {
+    /// The sandbox to pause.
+    pub sandbox_id: String,
+    /// The snapshot's name (trimmed; 1 to 64 characters); generated if absent.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl PauseSandbox {
+    /// Pause `sandbox` (an id or a [`Sandbox`](crate::Sandbox)).
+    pub fn new(sandbox: impl SandboxRef) -> Self {
+        PauseSandbox {
+            sandbox_id: sandbox.sandbox_id().to_owned(),
+            name: None,
+        }
+    }
+
+    /// Names the snapshot.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+}
+
+impl<T: SandboxRef> From<T> for PauseSandbox {
+    fn from(sandbox: T) -> Self {
+        PauseSandbox::new(sandbox)
+    }
+}
+
+impl Exchange for PauseSandbox {
+    type Output = Snapshot;
+    const OPERATION: Operation = Operation::PauseSandbox;
+    const METHOD: Method = Method::POST;
+    const ROUTE: &'static str = "/v1/sandbox/{sandbox_id}/snapshot/pause";
+    const SUCCESS: StatusCode = StatusCode::CREATED;
+
+    fn path(&self) -> Result<String, FieldProblem> {
+        let id = validate::path_segment("sandbox_id", &self.sandbox_id)?;
+        Ok(format!("/v1/sandbox/{id}/snapshot/pause"))
+    }
+
+    fn body(&self) -> Result<Option<Vec<u8>>, FieldProblem> {
+        super::snapshot_body(self.name.as_deref(), false)
+    }
+
+    fn decode(&self, body: &[u8]) -> Result<Snapshot, FieldProblem> {
+        super::snapshot_from(body)
+    }
+}

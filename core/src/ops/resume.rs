@@ -1,0 +1,104 @@
+//! `POST /v1/snapshot/resume`: start a new sandbox from a snapshot (timeout in minutes).
+
+use http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use super::RestoreBody;
+use crate::error::Operation;
+use crate::exchange::{Exchange, to_json};
+use crate::model::{FieldProblem, NetworkPolicy, Sandbox, Snapshot};
+use crate::validate;
+
+/// Resume a snapshot into a new sandbox (the seed SDK's `resume`).
+///
+/// `auto_pause` is always sent; `timeout_min` (1 to 480) and `network_policy` only
+/// when set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeSnapshot {
+    /// Name of the snapshot to resume.
+    pub snapshot_name: String,
+    /// Pause the new sandbox into a snapshot when it times out.
+    #[serde(default)]
+    pub auto_pause: bool,
+    /// The new sandbox's timeout, in minutes.
+    #[serde(default)]
+    pub timeout_min: Option<u64>,
+    /// Overrides the snapshot's network policy.
+    #[serde(default)]
+    pub network_policy: Option<NetworkPolicy>,
+}
+
+impl ResumeSnapshot {
+    /// Resume the snapshot called `snapshot_name`.
+    pub fn new(snapshot_name: impl Into<String>) -> Self {
+        ResumeSnapshot {
+            snapshot_name: snapshot_name.into(),
+            auto_pause: false,
+            timeout_min: None,
+            network_policy: None,
+        }
+    }
+
+    /// Pause the new sandbox on timeout.
+    pub fn auto_pause(mut self, auto_pause: bool) -> Self {
+        self.auto_pause = auto_pause;
+        self
+    }
+
+    /// The new sandbox's timeout in minutes (1 to 480).
+    pub fn timeout_min(mut self, minutes: u64) -> Self {
+        self.timeout_min = Some(minutes);
+        self
+    }
+
+    /// Overrides the network policy.
+    pub fn network_policy(mut self, policy: NetworkPolicy) -> Self {
+        self.network_policy = Some(policy);
+        self
+    }
+}
+
+impl From<&str> for ResumeSnapshot {
+    fn from(name: &str) -> Self {
+        ResumeSnapshot::new(name)
+    }
+}
+impl From<String> for ResumeSnapshot {
+    fn from(name: String) -> Self {
+        ResumeSnapshot::new(name)
+    }
+}
+impl From<&Snapshot> for ResumeSnapshot {
+    fn from(snapshot: &Snapshot) -> Self {
+        ResumeSnapshot::new(snapshot.name.clone())
+    }
+}
+
+impl Exchange for ResumeSnapshot {
+    type Output = Sandbox;
+    const OPERATION: Operation = Operation::ResumeSnapshot;
+    const METHOD: Method = Method::POST;
+    const ROUTE: &'static str = "/v1/snapshot/resume";
+    const SUCCESS: StatusCode = StatusCode::CREATED;
+
+    fn path(&self) -> Result<String, FieldProblem> {
+        Ok(Self::ROUTE.to_owned())
+    }
+
+    fn body(&self) -> Result<Option<Vec<u8>>, FieldProblem> {
+        let mut body = RestoreBody::checked(
+            &self.snapshot_name,
+            self.auto_pause,
+            self.network_policy.as_ref(),
+        )?;
+        if let Some(minutes) = self.timeout_min {
+            validate::in_range("timeout_min", minutes, validate::TIMEOUT_MIN_RANGE)?;
+        }
+        body.timeout_min = self.timeout_min;
+        to_json(&body)
+    }
+
+    fn decode(&self, body: &[u8]) -> Result<Sandbox, FieldProblem> {
+        super::sandbox_from(body)
+    }
+}
