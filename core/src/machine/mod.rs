@@ -22,7 +22,7 @@
 //! [`handle_transport_error`](Machine::handle_transport_error); on
 //! [`Action::WaitUntil`], poll again once that time has come (polling early is
 //! harmless: the machine answers with the same deadline); on [`Action::Done`],
-//! stop. Breaking the contract yields [`Error::Misuse`](crate::Error::Misuse),
+//! stop. Breaking the contract yields [`Error::Misuse`],
 //! never a panic.
 //!
 //! Machines compose: [`Retry`] wraps one [`Exchange`](crate::Exchange);

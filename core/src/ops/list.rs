@@ -107,15 +107,13 @@ impl fmt::Display for OrderBy {
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ListSnapshots {
     /// Filter on the snapshot name (at most 64 characters).
-    #[serde(default)]
     pub query: String,
     /// Sort field.
-    #[serde(default)]
     pub sort: SortBy,
     /// Sort direction.
-    #[serde(default)]
     pub order_by: OrderBy,
     /// 1-based page number.
     pub page: u64,

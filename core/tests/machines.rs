@@ -1,0 +1,636 @@
+//! Layer B on a virtual clock: retries, Retry-After, deadlines, pagination,
+//! waiting, and the clients built on them. Nothing sleeps.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use leap0_core::{
+    Action, AsyncSnapshotsClient, Clock, Config, CreateSnapshot, Error, ListSnapshots, Machine,
+    PauseSandbox, Request, Response, Retry, RetryPolicy, SandboxState, SnapshotsClient, Timestamp,
+    TransportError, VirtualClock, WaitPolicy,
+};
+use serde_json::json;
+
+type Answer = Result<Response, TransportError>;
+
+/// A scripted server: answers in order, and remembers when each request came.
+#[derive(Clone)]
+struct Script {
+    answers: Arc<Mutex<VecDeque<Answer>>>,
+    seen: Arc<Mutex<Vec<(Duration, String, Duration)>>>,
+    clock: VirtualClock,
+}
+
+impl Script {
+    fn new(clock: &VirtualClock, answers: Vec<Answer>) -> Self {
+        Script {
+            answers: Arc::new(Mutex::new(answers.into())),
+            seen: Arc::default(),
+            clock: clock.clone(),
+        }
+    }
+
+    fn send(&self, request: Request, timeout: Duration) -> Answer {
+        let now = Clock::now(&self.clock).since_origin();
+        let target = format!(
+            "{} {}",
+            request.method(),
+            request.uri().path_and_query().unwrap()
+        );
+        self.seen.lock().unwrap().push((now, target, timeout));
+        self.answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .expect("the script ran out of answers")
+    }
+
+    /// Times (since start) and targets of the requests seen.
+    fn seen(&self) -> Vec<(Duration, String)> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(t, s, _)| (*t, s.clone()))
+            .collect()
+    }
+
+    fn timeouts(&self) -> Vec<Duration> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, _, t)| *t)
+            .collect()
+    }
+
+    fn client(&self, config: Config) -> SnapshotsClient<impl leap0_core::Transport, VirtualClock> {
+        let script = self.clone();
+        SnapshotsClient::new(
+            config,
+            move |r: Request, t: Duration| script.send(r, t),
+            self.clock.clone(),
+        )
+    }
+}
+
+fn reply(status: u16, headers: &[(&str, &str)], body: serde_json::Value) -> Answer {
+    let mut b = http::Response::builder().status(status);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let body = if body.is_null() {
+        Vec::new()
+    } else {
+        serde_json::to_vec(&body).unwrap()
+    };
+    Ok(b.body(body).unwrap())
+}
+
+fn snapshot(id: &str, name: &str) -> serde_json::Value {
+    json!({"id": id, "name": name, "template_id": "tpl", "vcpu": 2, "memory": 2048, "disk": 10240})
+}
+
+fn sandbox(id: &str, state: &str) -> serde_json::Value {
+    json!({"id": id, "template_id": "tpl", "vcpu": 2, "memory": 2048, "disk": 10240,
+           "timeout": 300, "state": state, "auto_pause": false})
+}
+
+fn config(policy: RetryPolicy) -> Config {
+    Config::builder()
+        .api_key("k")
+        .base_url("http://127.0.0.1:1")
+        .retry(policy)
+        .build()
+        .unwrap()
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+#[test]
+fn retry_after_overrides_backoff() {
+    let clock = VirtualClock::new();
+    let script = Script::new(
+        &clock,
+        vec![
+            reply(
+                429,
+                &[("retry-after", "42")],
+                json!({"message": "slow down"}),
+            ),
+            reply(
+                503,
+                &[("retry-after", "3")],
+                json!({"message": "no capacity"}),
+            ),
+            reply(201, &[], snapshot("snap-1", "warm")),
+        ],
+    );
+    let snap = script
+        .client(config(RetryPolicy::default()))
+        .create(CreateSnapshot::new("sb-1").name("warm"))
+        .unwrap();
+    assert_eq!(snap.id, "snap-1");
+    let times: Vec<Duration> = script.seen().into_iter().map(|(t, _)| t).collect();
+    // 42 s is far above max_backoff's 30 s: the server's word wins.
+    assert_eq!(times, vec![secs(0), secs(42), secs(45)]);
+}
+
+#[test]
+fn backoff_doubles_with_seeded_jitter_and_is_reproducible() {
+    let run = |seed: u64| {
+        let clock = VirtualClock::new();
+        let script = Script::new(
+            &clock,
+            vec![
+                reply(502, &[], json!({})),
+                reply(502, &[], json!({})),
+                reply(502, &[], json!({})),
+                reply(200, &[], json!({"items": [], "total_items": 0})),
+            ],
+        );
+        let policy = RetryPolicy {
+            jitter_seed: seed,
+            ..RetryPolicy::default()
+        };
+        script
+            .client(config(policy))
+            .list(ListSnapshots::default())
+            .unwrap();
+        script
+            .seen()
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect::<Vec<_>>()
+    };
+    let times = run(7);
+    let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    // Equal jitter: each gap lies in [base/2, base] for base = 0.5 s, 1 s, 2 s.
+    for (gap, base) in gaps.iter().zip([500u64, 1000, 2000]) {
+        let base = Duration::from_millis(base);
+        assert!(*gap >= base / 2 && *gap <= base, "{gap:?} vs {base:?}");
+    }
+    assert_eq!(run(7), times, "same seed, same delays");
+    assert_ne!(run(8), times, "another seed, other delays");
+}
+
+#[test]
+fn gives_up_after_max_attempts_with_the_last_error() {
+    let clock = VirtualClock::new();
+    let script = Script::new(
+        &clock,
+        (0..4)
+            .map(|_| reply(503, &[("retry-after", "1")], json!({"message": "busy"})))
+            .collect(),
+    );
+    let error = script
+        .client(config(RetryPolicy::default()))
+        .create("sb-1")
+        .unwrap_err();
+    assert_eq!(script.seen().len(), 4);
+    assert_eq!(error.status().unwrap().as_u16(), 503);
+    assert!(error.is_retryable());
+}
+
+#[test]
+fn a_wait_past_the_deadline_fails_at_once_without_sleeping() {
+    let clock = VirtualClock::new();
+    let script = Script::new(
+        &clock,
+        vec![reply(
+            429,
+            &[("retry-after", "3600")],
+            json!({"message": "later"}),
+        )],
+    );
+    let policy = RetryPolicy {
+        total_deadline: Some(secs(60)),
+        ..RetryPolicy::default()
+    };
+    let error = script.client(config(policy)).pause("sb-1").unwrap_err();
+    let Error::DeadlineExceeded {
+        attempts,
+        deadline,
+        last,
+        ..
+    } = &error
+    else {
+        panic!("{error:?}")
+    };
+    assert_eq!((*attempts, *deadline), (1, secs(60)));
+    assert_eq!(last.api().unwrap().retry_after, Some(secs(3600)));
+    assert_eq!(
+        Clock::now(&clock),
+        Timestamp::ZERO,
+        "no time was spent waiting"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("Failed to pause sandbox: deadline of 60s exceeded")
+    );
+}
+
+#[test]
+fn per_attempt_timeouts_shrink_to_fit_the_deadline() {
+    let clock = VirtualClock::new();
+    let script = Script::new(
+        &clock,
+        vec![
+            Err(TransportError::timeout("slow")),
+            reply(200, &[], json!({"items": [], "total_items": 0})),
+        ],
+    );
+    let policy = RetryPolicy {
+        total_deadline: Some(secs(100)),
+        initial_backoff: secs(10),
+        jitter_seed: 1,
+        ..RetryPolicy::default()
+    };
+    // Pretend the first attempt used its whole 90 s timeout.
+    let cfg = config(policy).with_timeout(secs(90));
+    let clock2 = clock.clone();
+    let script2 = script.clone();
+    let client = SnapshotsClient::new(
+        cfg,
+        move |r: Request, t: Duration| {
+            let answer = script2.send(r, t);
+            clock2.advance(t.min(secs(90)));
+            answer
+        },
+        clock.clone(),
+    );
+    client.list(ListSnapshots::default()).unwrap();
+    let timeouts = script.timeouts();
+    assert_eq!(timeouts[0], secs(90));
+    assert!(
+        timeouts[1] < secs(10),
+        "second attempt gets what is left: {timeouts:?}"
+    );
+}
+
+#[test]
+fn a_post_that_may_have_arrived_is_never_resent() {
+    for failure in [
+        TransportError::timeout("read timed out"),
+        TransportError::reset("connection reset"),
+    ] {
+        let clock = VirtualClock::new();
+        let script = Script::new(&clock, vec![Err(failure.clone())]);
+        let error = script
+            .client(config(RetryPolicy::default()))
+            .resume("warm")
+            .unwrap_err();
+        assert_eq!(script.seen().len(), 1, "{failure:?}");
+        assert!(error.may_have_reached_server());
+        assert!(!error.is_retryable());
+    }
+}
+
+#[test]
+fn a_post_that_never_left_is_resent_and_gets_are_always_resent() {
+    let clock = VirtualClock::new();
+    let script = Script::new(
+        &clock,
+        vec![
+            Err(TransportError::connect("refused")),
+            reply(201, &[], sandbox("sb-2", "running")),
+        ],
+    );
+    let sb = script
+        .client(config(RetryPolicy::default()))
+        .resume("warm")
+        .unwrap();
+    assert_eq!(sb.id, "sb-2");
+    assert_eq!(script.seen().len(), 2);
+
+    let script = Script::new(
+        &clock,
+        vec![
+            Err(TransportError::timeout("t")),
+            Err(TransportError::reset("r")),
+            reply(504, &[], json!({})),
+            reply(204, &[], serde_json::Value::Null),
+        ],
+    );
+    script
+        .client(config(RetryPolicy::default()))
+        .delete("snap-1")
+        .unwrap();
+    assert_eq!(script.seen().len(), 4);
+}
+
+#[test]
+fn five_hundred_and_other_client_errors_are_final() {
+    for status in [400, 401, 403, 404, 409, 500] {
+        let clock = VirtualClock::new();
+        let script = Script::new(&clock, vec![reply(status, &[], json!({"message": "no"}))]);
+        let error = script
+            .client(config(RetryPolicy::default()))
+            .list(ListSnapshots::default())
+            .unwrap_err();
+        assert_eq!(error.status().unwrap().as_u16(), status);
+        assert_eq!(script.seen().len(), 1, "{status}");
+    }
+}
+
+#[test]
+fn pages_are_stitched_in_order() {
+    let clock = VirtualClock::new();
+    let page = |ids: &[&str], total: u64| {
+        let items: Vec<_> = ids.iter().map(|id| snapshot(id, id)).collect();
+        reply(200, &[], json!({"items": items, "total_items": total}))
+    };
+    let script = Script::new(
+        &clock,
+        vec![
+            page(&["a", "b"], 5),
+            reply(503, &[("retry-after", "1")], json!({})),
+            page(&["c", "d"], 5),
+            page(&["e"], 5),
+        ],
+    );
+    let listing = ListSnapshots {
+        page_size: 2,
+        query: "x y".into(),
+        ..ListSnapshots::default()
+    };
+    let all = script
+        .client(config(RetryPolicy::default()))
+        .list_all(listing)
+        .unwrap();
+    let ids: Vec<&str> = all.items.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c", "d", "e"]);
+    assert_eq!(all.total_items, 5);
+    let targets: Vec<String> = script.seen().into_iter().map(|(_, t)| t).collect();
+    assert_eq!(
+        targets,
+        [
+            "GET /v1/snapshots?query=x%20y&sort=created_at&order-by=desc&page=1&page-size=2",
+            "GET /v1/snapshots?query=x%20y&sort=created_at&order-by=desc&page=2&page-size=2",
+            "GET /v1/snapshots?query=x%20y&sort=created_at&order-by=desc&page=2&page-size=2",
+            "GET /v1/snapshots?query=x%20y&sort=created_at&order-by=desc&page=3&page-size=2",
+        ]
+    );
+}
+
+#[test]
+fn an_empty_page_ends_the_walk_even_if_the_total_says_otherwise() {
+    let clock = VirtualClock::new();
+    let script = Script::new(
+        &clock,
+        vec![
+            reply(
+                200,
+                &[],
+                json!({"items": [snapshot("a", "a")], "total_items": 1000}),
+            ),
+            reply(200, &[], json!({"items": [], "total_items": 1000})),
+        ],
+    );
+    let all = script
+        .client(config(RetryPolicy::default()))
+        .list_all(ListSnapshots::default())
+        .unwrap();
+    assert_eq!(all.items.len(), 1);
+    assert_eq!(script.seen().len(), 2);
+}
+
+fn wait_config(interval: u64, timeout: u64) -> Config {
+    config(RetryPolicy::default()).with_wait(WaitPolicy {
+        interval: secs(interval),
+        timeout: secs(timeout),
+    })
+}
+
+#[test]
+fn resume_and_wait_polls_until_running() {
+    let clock = VirtualClock::new();
+    let script = Script::new(
+        &clock,
+        vec![
+            reply(201, &[], sandbox("sb-9", "starting")),
+            reply(200, &[], sandbox("sb-9", "starting")),
+            reply(503, &[("retry-after", "1")], json!({})),
+            reply(200, &[], sandbox("sb-9", "unpausing")),
+            reply(200, &[], sandbox("sb-9", "running")),
+        ],
+    );
+    let sb = script
+        .client(wait_config(2, 60))
+        .resume_and_wait("warm")
+        .unwrap();
+    assert_eq!(sb.state, SandboxState::Running);
+    let seen = script.seen();
+    let expect = [
+        (0, "POST /v1/snapshot/resume"),
+        (2, "GET /v1/sandbox/sb-9/"),
+        (4, "GET /v1/sandbox/sb-9/"),
+        (5, "GET /v1/sandbox/sb-9/"),
+        (7, "GET /v1/sandbox/sb-9/"),
+    ];
+    let expect: Vec<(Duration, String)> = expect
+        .iter()
+        .map(|(t, s)| (secs(*t), (*s).to_owned()))
+        .collect();
+    assert_eq!(seen, expect);
+}
+
+#[test]
+fn a_sandbox_already_running_needs_no_poll() {
+    let clock = VirtualClock::new();
+    let script = Script::new(&clock, vec![reply(201, &[], sandbox("sb-9", "running"))]);
+    script
+        .client(wait_config(2, 60))
+        .restore_and_wait("warm")
+        .unwrap();
+    assert_eq!(script.seen().len(), 1);
+}
+
+#[test]
+fn waiting_fails_on_a_dead_end_state_and_times_out() {
+    let clock = VirtualClock::new();
+    let script = Script::new(
+        &clock,
+        vec![
+            reply(201, &[], sandbox("sb-9", "starting")),
+            reply(200, &[], sandbox("sb-9", "stopped")),
+        ],
+    );
+    let error = script
+        .client(wait_config(1, 60))
+        .resume_and_wait("warm")
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "Failed to resume snapshot: sandbox sb-9 is stopped while waiting for it to be running"
+    );
+
+    let clock = VirtualClock::new();
+    let mut answers = vec![reply(201, &[], sandbox("sb-9", "starting"))];
+    answers.extend((0..10).map(|_| reply(200, &[], sandbox("sb-9", "starting"))));
+    let script = Script::new(&clock, answers);
+    let error = script
+        .client(wait_config(10, 35))
+        .resume_and_wait("warm")
+        .unwrap_err();
+    let Error::WaitTimedOut { state, waited, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(*state, SandboxState::Starting);
+    assert_eq!(*waited, secs(30));
+    assert_eq!(script.seen().len(), 4, "resume, then polls at 10, 20, 30 s");
+}
+
+#[test]
+fn validation_errors_send_nothing() {
+    let clock = VirtualClock::new();
+    let script = Script::new(&clock, vec![]);
+    let client = script.client(config(RetryPolicy::default()));
+    let cases: Vec<(Error, &str)> = vec![
+        (client.create("").unwrap_err(), "sandbox_id"),
+        (
+            client
+                .create(CreateSnapshot::new("sb").name("  "))
+                .unwrap_err(),
+            "name",
+        ),
+        (
+            client.pause(PauseSandbox::new("..")).unwrap_err(),
+            "sandbox_id",
+        ),
+        (
+            client
+                .resume(leap0_core::ResumeSnapshot::new("w").timeout_min(481))
+                .unwrap_err(),
+            "timeout_min",
+        ),
+        (
+            client
+                .restore(leap0_core::RestoreSnapshot::new("w").timeout(0))
+                .unwrap_err(),
+            "timeout",
+        ),
+        (
+            client
+                .list(ListSnapshots {
+                    page_size: 101,
+                    ..ListSnapshots::default()
+                })
+                .unwrap_err(),
+            "page_size",
+        ),
+        (
+            client
+                .list(ListSnapshots {
+                    page: 0,
+                    ..ListSnapshots::default()
+                })
+                .unwrap_err(),
+            "page",
+        ),
+        (
+            client
+                .list(ListSnapshots {
+                    query: "q".repeat(65),
+                    ..ListSnapshots::default()
+                })
+                .unwrap_err(),
+            "query",
+        ),
+        (client.delete(".").unwrap_err(), "snapshot_id"),
+    ];
+    for (error, field) in cases {
+        assert!(error.is_usage(), "{error:?}");
+        assert!(!error.may_have_reached_server());
+        assert_eq!(error.field(), Some(field), "{error}");
+    }
+    assert!(script.seen().is_empty());
+}
+
+#[test]
+fn the_sandbox_factory_wraps_resumed_sandboxes() {
+    #[derive(Debug)]
+    struct MyHandle(String);
+    let clock = VirtualClock::new();
+    let script = Script::new(&clock, vec![reply(201, &[], sandbox("sb-3", "running"))]);
+    let client = script
+        .client(config(RetryPolicy::default()))
+        .with_sandbox_factory(|sb: leap0_core::Sandbox| MyHandle(sb.id));
+    let handle: MyHandle = client.resume("warm").unwrap();
+    assert_eq!(handle.0, "sb-3");
+}
+
+#[test]
+fn misuse_is_an_error_not_a_panic() {
+    let config = config(RetryPolicy::default());
+    let mut m = Retry::new(CreateSnapshot::new("sb"), &config);
+    let ok = http::Response::builder()
+        .status(201)
+        .body(Vec::new())
+        .unwrap();
+    m.handle_response(Timestamp::ZERO, ok);
+    assert!(matches!(
+        m.poll(Timestamp::ZERO),
+        Action::Done(Err(Error::Misuse(_)))
+    ));
+
+    let mut m = Retry::new(CreateSnapshot::new("sb"), &config);
+    assert!(matches!(m.poll(Timestamp::ZERO), Action::Send(_)));
+    assert!(matches!(
+        m.poll(Timestamp::ZERO),
+        Action::Done(Err(Error::Misuse(_)))
+    ));
+    assert!(matches!(
+        m.poll(Timestamp::ZERO),
+        Action::Done(Err(Error::Misuse(_)))
+    ));
+}
+
+#[test]
+fn machines_are_object_safe() {
+    let config = config(RetryPolicy::default());
+    let mut boxed: Box<dyn Machine<Output = leap0_core::Snapshot>> =
+        Box::new(Retry::new(CreateSnapshot::new("sb"), &config));
+    assert!(matches!(boxed.poll(Timestamp::ZERO), Action::Send(_)));
+}
+
+/// Polls a future whose leaves are all ready, without any runtime.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+#[test]
+fn the_async_client_runs_the_same_machines() {
+    let clock = VirtualClock::new();
+    let script = Script::new(
+        &clock,
+        vec![
+            reply(429, &[("retry-after", "5")], json!({})),
+            reply(201, &[], snapshot("snap-1", "n")),
+        ],
+    );
+    let s2 = script.clone();
+    let client = AsyncSnapshotsClient::new(
+        config(RetryPolicy::default()),
+        move |r: Request, t: Duration| std::future::ready(s2.send(r, t)),
+        clock.clone(),
+    );
+    fn assert_send<T: Send>(t: T) -> T {
+        t
+    }
+    let snap = block_on(assert_send(client.create("sb-1"))).unwrap();
+    assert_eq!(snap.id, "snap-1");
+    let times: Vec<Duration> = script.seen().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(times, [secs(0), secs(5)]);
+}
