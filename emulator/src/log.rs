@@ -1,0 +1,103 @@
+//! The request log.
+
+use serde::Serialize;
+
+use crate::fault::Fault;
+
+/// What the request's auth header looked like. Its value itself is never stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthSeen {
+    /// No auth header.
+    Missing,
+    /// An auth header that does not carry the configured key.
+    Rejected,
+    /// An auth header carrying the configured key.
+    Accepted,
+}
+
+/// One request the emulator received (admin routes excluded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenRequest {
+    /// The `x-request-id` the emulator answered with (`req-0001`, ...).
+    pub request_id: String,
+    /// The method, e.g. `POST`.
+    pub method: String,
+    /// The raw request target: path and query exactly as sent, percent-encoding kept.
+    pub target: String,
+    /// The headers in the order received, names lower-case, values lossily decoded as
+    /// UTF-8. The configured auth header is left out (see [`auth`](Self::auth)); any other
+    /// header whose value contains the API key, and any `authorization` or
+    /// `proxy-authorization` header, has its value replaced by `<redacted>`.
+    pub headers: Vec<(String, String)>,
+    /// Whether the auth header was present and accepted.
+    pub auth: AuthSeen,
+    /// The request body (empty when none, or when it exceeded the 8 MiB limit).
+    pub body: Vec<u8>,
+    /// The fault injected into this request, if any.
+    pub fault: Option<Fault>,
+}
+
+impl SeenRequest {
+    /// The path part of [`target`](Self::target) (before any `?`), still percent-encoded.
+    pub fn path(&self) -> &str {
+        self.target
+            .split_once('?')
+            .map_or(self.target.as_str(), |(path, _)| path)
+    }
+
+    /// The query part of [`target`](Self::target) (after the first `?`), if any.
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, query)| query)
+    }
+
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text (lossy UTF-8).
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON, if it is JSON.
+    pub fn body_json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// Whether the method matches (case-insensitive) and the raw target starts with
+    /// `target_prefix`.
+    pub fn matches(&self, method: &str, target_prefix: &str) -> bool {
+        self.method.eq_ignore_ascii_case(method) && self.target.starts_with(target_prefix)
+    }
+}
+
+/// The JSON form of a [`SeenRequest`] served by `GET /_emulator/requests`.
+#[derive(Serialize)]
+pub(crate) struct SeenRequestJson<'a> {
+    request_id: &'a str,
+    method: &'a str,
+    target: &'a str,
+    headers: &'a [(String, String)],
+    auth: AuthSeen,
+    body: String,
+    fault: Option<&'a Fault>,
+}
+
+impl<'a> From<&'a SeenRequest> for SeenRequestJson<'a> {
+    fn from(seen: &'a SeenRequest) -> Self {
+        Self {
+            request_id: &seen.request_id,
+            method: &seen.method,
+            target: &seen.target,
+            headers: &seen.headers,
+            auth: seen.auth,
+            body: seen.body_text(),
+            fault: seen.fault.as_ref(),
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Turning hyper and hyper-util errors into [`TransportError`]s.
+
+use std::error::Error as StdError;
+use std::io;
+use std::time::Duration;
+
+use http::HeaderMap;
+use leap0_core::{TransportError, TransportErrorKind};
+
+/// Values of the request's sensitive headers, scrubbed from every error message.
+///
+/// hyper's messages are not known to quote request headers; this is a second line of
+/// defence so that an API key can never end up in a log through a transport error.
+#[derive(Default)]
+pub(crate) struct Secrets {
+    values: Vec<String>,
+}
+
+impl Secrets {
+    /// Collects the values of headers that may carry credentials.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
+        let mut values = Vec::new();
+        for (name, value) in headers {
+            let name = name.as_str();
+            let sensitive = ["auth", "key", "token", "secret", "cookie", "session"]
+                .iter()
+                .any(|needle| name.contains(needle));
+            if !sensitive {
+                continue;
+            }
+            if let Ok(value) = value.to_str() {
+                let value = value.trim();
+                // Also catch the bare credential after a scheme such as "Bearer ".
+                for part in std::iter::once(value).chain(value.split_whitespace()) {
+                    if part.len() >= 4 {
+                        values.push(part.to_owned());
+                    }
+                }
+            }
+        }
+        // Longest first, so that a whole header value is replaced before its parts.
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        Secrets { values }
+    }
+
+    /// `message` with every secret replaced.
+    fn scrub(&self, message: String) -> String {
+        let mut message = message;
+        for secret in &self.values {
+            if message.contains(secret.as_str()) {
+                message = message.replace(secret.as_str(), "[redacted]");
+            }
+        }
+        message
+    }
+}
+
+/// The per-call timeout ran out. `connected` says whether a connection had been handed
+/// to the request (after which its bytes may have been written).
+pub(crate) fn timed_out(timeout: Duration, connected: bool) -> TransportError {
+    if connected {
+        TransportError::timeout(format!("no complete answer within {timeout:?}"))
+    } else {
+        TransportError::connect(format!(
+            "timed out after {timeout:?} before a connection was ready for the request"
+        ))
+    }
+}
+
+/// Classifies an error from the client, before the response head was received.
+pub(crate) fn client_error(
+    err: &hyper_util::client::legacy::Error,
+    secrets: &Secrets,
+) -> TransportError {
+    use TransportErrorKind as K;
+    let (kind, sent) = if err.is_connect() {
+        if chain(err).any(|e| e.is::<rustls::Error>()) {
+            (K::Tls, false)
+        } else {
+            (K::Connect, false)
+        }
+    } else {
+        // hyper-util exposes these kinds only through its Display, "client error
+        // (Kind)"; an unknown text falls through to the cautious branch below.
+        let text = err.to_string();
+        if text == "client error (Canceled)" {
+            // hyper handed the request back unwritten: a pooled connection closed.
+            (K::Reset, false)
+        } else if text.starts_with("client error (User") {
+            // Refused before any I/O: a URI without host, an unsupported version...
+            (K::Other, false)
+        } else {
+            exchange_kind(err, false)
+        }
+    };
+    TransportError::new(kind, sent, secrets.scrub(describe(err)))
+}
+
+/// Classifies an error met while reading the response body.
+pub(crate) fn body_error(err: &hyper::Error, secrets: &Secrets) -> TransportError {
+    let (kind, sent) = exchange_kind(err, true);
+    TransportError::new(kind, sent, secrets.scrub(describe(err)))
+}
+
+/// The kind of an error after the request may have been written. `in_body` says the
+/// response head had already arrived.
+fn exchange_kind(err: &(dyn StdError + 'static), in_body: bool) -> (TransportErrorKind, bool) {
+    use TransportErrorKind as K;
+    use io::ErrorKind as Io;
+    for e in chain(err) {
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_parse() || h.is_parse_status() || h.is_parse_too_large() {
+                return (K::InvalidResponse, true);
+            }
+            if h.is_timeout() {
+                return (K::Timeout, true);
+            }
+            if h.is_incomplete_message() || h.is_canceled() || h.is_closed() {
+                return (K::Reset, true);
+            }
+        } else if e.is::<rustls::Error>() {
+            return (K::Reset, true);
+        } else if let Some(io) = e.downcast_ref::<io::Error>() {
+            match io.kind() {
+                Io::TimedOut => return (K::Timeout, true),
+                Io::ConnectionReset
+                | Io::ConnectionAborted
+                | Io::BrokenPipe
+                | Io::UnexpectedEof
+                | Io::NotConnected => return (K::Reset, true),
+                Io::InvalidData if io.get_ref().is_none_or(|i| !i.is::<rustls::Error>()) => {
+                    return (K::InvalidResponse, true);
+                }
+                _ => {}
+            }
+        }
+    }
+    if in_body {
+        // The head arrived and then the body broke off.
+        (K::Reset, true)
+    } else {
+        (K::Other, true)
+    }
+}
+
+/// The error and its causes, one per line of the chain, without repeats.
+fn describe(err: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for e in chain(err) {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+/// `err` and its causes. Unlike `source()`, this looks inside an `io::Error` at the
+/// error it wraps, whose own `source()` would skip it.
+fn chain<'a>(
+    err: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(err), |&e: &&'a (dyn StdError + 'static)| match e
+        .downcast_ref::<io::Error>()
+    {
+        Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+        None => e.source(),
+    })
+}

@@ -1,0 +1,385 @@
+//! An asynchronous HTTP transport for [`leap0_core`], built on hyper 1, hyper-util's
+//! pooled client and rustls (ring), on tokio.
+//!
+//! [`HyperTransport`] implements [`leap0_core::AsyncTransport`]: each call performs
+//! exactly one HTTP/1.1 exchange, over `https` or plain `http`, and hands back whatever
+//! the server answered. It
+//!
+//! - never retries (hyper-util's silent re-send of requests on a stale pooled
+//!   connection is switched off) and never follows redirects (a redirect would carry
+//!   the API key to another host): a `302` comes back as a normal
+//!   [`Response`];
+//! - never turns a status into an error: 4xx and 5xx answers are `Ok`;
+//! - gives up after the per-call `timeout`, which covers the whole exchange, from DNS
+//!   and connect to the last byte of the body;
+//! - caps the response body ([`DEFAULT_MAX_BODY_BYTES`] unless configured): a larger
+//!   body is a [`TransportErrorKind::BodyTooLarge`](leap0_core::TransportErrorKind::BodyTooLarge)
+//!   error, detected frame by frame while streaming, so an oversized answer is never
+//!   buffered beyond the cap;
+//! - sends the request's headers as they are (hyper adds only `host`, and a
+//!   `content-length` for a body the caller did not size) and keeps every response
+//!   header;
+//! - keeps connections alive: clones of a transport share one connection pool.
+//!
+//! The transport must be used from within a tokio runtime (current-thread or
+//! multi-thread); the future returned by `send` is `Send`.
+//!
+//! Failures are classified into [`TransportErrorKind`](leap0_core::TransportErrorKind)s:
+//!
+//! | failure | kind | may have been sent |
+//! | --- | --- | --- |
+//! | DNS, refused, unreachable, connect timeout | `Connect` | no |
+//! | per-call timeout before a connection was ready for the request | `Connect` | no |
+//! | TLS handshake or certificate failure | `Tls` | no |
+//! | pooled connection found closed before the request was written | `Reset` | no |
+//! | per-call timeout once a connection carried the request | `Timeout` | yes |
+//! | connection reset or closed early, truncated body | `Reset` | yes |
+//! | malformed HTTP answer | `InvalidResponse` | yes |
+//! | body over the cap | `BodyTooLarge` | yes |
+//! | request rejected locally (e.g. no scheme or host in the URI) | `Other` | no |
+//! | anything else | `Other` | yes |
+//!
+//! Error messages never contain the request's headers.
+//!
+//! Proxies are not supported by this transport: it always connects to the request's
+//! host directly. Use `leap0-ureq` where a proxy is needed.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use leap0_core::AsyncTransport;
+//! use leap0_hyper::HyperTransport;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let transport = HyperTransport::builder()
+//!     .connect_timeout(Duration::from_secs(5))
+//!     .max_body_bytes(1024 * 1024)
+//!     .build()?;
+//! let request = leap0_core::http::Request::get("https://api.example.com/v1/snapshots")
+//!     .body(Vec::new())?;
+//! let response = transport.send(request, Duration::from_secs(30)).await?;
+//! println!("{}", response.status());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`TokioClock`] is the matching [`leap0_core::AsyncClock`].
+#![forbid(unsafe_code)]
+
+mod classify;
+mod clock;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Bytes, Incoming};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::{HttpConnector, capture_connection};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use leap0_core::{AsyncTransport, Request, Response, TransportError};
+use rustls::RootCertStore;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+pub use clock::TokioClock;
+
+/// The response body cap used unless [`HyperTransportBuilder::max_body_bytes`] says
+/// otherwise: 8 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The TCP connect timeout used unless [`HyperTransportBuilder::connect_timeout`] says
+/// otherwise: 10 seconds.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest buffer reserved up front from a declared `Content-Length`; the body
+/// grows past it only as bytes actually arrive.
+const MAX_PREALLOCATION: u64 = 1024 * 1024;
+
+type HyperClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// An asynchronous [`AsyncTransport`] over hyper-util's pooled client, with rustls.
+///
+/// Cheap to clone; clones share the connection pool. `Send + Sync`.
+#[derive(Clone)]
+pub struct HyperTransport {
+    client: HyperClient,
+    settings: Arc<Settings>,
+}
+
+#[derive(Debug)]
+struct Settings {
+    connect_timeout: Duration,
+    max_body_bytes: u64,
+    custom_roots: usize,
+}
+
+impl fmt::Debug for HyperTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let roots = if self.settings.custom_roots == 0 {
+            "webpki".to_owned()
+        } else {
+            format!("{} custom", self.settings.custom_roots)
+        };
+        f.debug_struct("HyperTransport")
+            .field("connect_timeout", &self.settings.connect_timeout)
+            .field("max_body_bytes", &self.settings.max_body_bytes)
+            .field("root_certificates", &roots)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HyperTransport {
+    /// A transport with the defaults: webpki roots, a 10 s connect timeout and an
+    /// 8 MiB body cap.
+    ///
+    /// # Panics
+    ///
+    /// Never in practice: building the default TLS configuration with the ring
+    /// provider cannot fail. Use [`HyperTransport::builder`] for a fallible build.
+    pub fn new() -> Self {
+        match HyperTransportBuilder::default().build() {
+            Ok(transport) => transport,
+            // The defaults (ring, safe protocol versions, webpki roots) always build.
+            Err(e) => unreachable!("the default hyper transport failed to build: {e}"),
+        }
+    }
+
+    /// A builder to change the defaults.
+    pub fn builder() -> HyperTransportBuilder {
+        HyperTransportBuilder::default()
+    }
+
+    /// The response body cap, in bytes.
+    pub fn max_body_bytes(&self) -> u64 {
+        self.settings.max_body_bytes
+    }
+
+    async fn exchange(
+        &self,
+        request: Request,
+        timeout: Duration,
+    ) -> Result<Response, TransportError> {
+        let secrets = classify::Secrets::from_headers(request.headers());
+        let (parts, body) = request.into_parts();
+        let mut request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
+        let connection = capture_connection(&mut request);
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| classify::client_error(&e, &secrets))?;
+            self.collect(response, &secrets).await
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(classify::timed_out(
+                timeout,
+                connection.connection_metadata().is_some(),
+            )),
+        }
+    }
+
+    async fn collect(
+        &self,
+        response: http::Response<Incoming>,
+        secrets: &classify::Secrets,
+    ) -> Result<Response, TransportError> {
+        let cap = self.settings.max_body_bytes;
+        let (mut parts, mut body) = response.into_parts();
+        // hyper-util's bookkeeping is not part of the answer.
+        parts.extensions = http::Extensions::new();
+        // A declared length over the cap fails before reading anything.
+        let declared = body.size_hint().lower();
+        if declared > cap {
+            return Err(TransportError::body_too_large(cap));
+        }
+        let reserve = declared.min(MAX_PREALLOCATION);
+        let mut bytes = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| classify::body_error(&e, secrets))?;
+            // Trailers are not part of the contract and are dropped.
+            if let Ok(data) = frame.into_data() {
+                let total =
+                    u64::try_from(bytes.len().saturating_add(data.len())).unwrap_or(u64::MAX);
+                if total > cap {
+                    return Err(TransportError::body_too_large(cap));
+                }
+                bytes.extend_from_slice(&data);
+            }
+        }
+        Ok(http::Response::from_parts(parts, bytes))
+    }
+}
+
+impl Default for HyperTransport {
+    fn default() -> Self {
+        HyperTransport::new()
+    }
+}
+
+impl AsyncTransport for HyperTransport {
+    fn send(
+        &self,
+        request: Request,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Response, TransportError>> + Send {
+        self.exchange(request, timeout)
+    }
+}
+
+/// Why a [`HyperTransportBuilder`] could not build a transport.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The root certificate data held no usable certificate.
+    #[error("invalid root certificate: {0}")]
+    InvalidCertificate(String),
+    /// rustls refused the TLS configuration.
+    #[error("invalid TLS configuration: {0}")]
+    Tls(String),
+}
+
+/// Settings for a [`HyperTransport`]; see [`HyperTransport::builder`].
+#[derive(Clone)]
+pub struct HyperTransportBuilder {
+    connect_timeout: Duration,
+    max_body_bytes: u64,
+    roots: Vec<CertificateDer<'static>>,
+}
+
+impl Default for HyperTransportBuilder {
+    fn default() -> Self {
+        HyperTransportBuilder {
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            roots: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Debug for HyperTransportBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HyperTransportBuilder")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("custom_root_certificates", &self.roots.len())
+            .finish()
+    }
+}
+
+impl HyperTransportBuilder {
+    /// How long the TCP connection (including DNS resolution) may take to set up.
+    /// Default: 10 s. The TLS handshake is bounded by the per-call timeout only, which
+    /// also bounds the whole exchange.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The largest response body accepted, in bytes. Default: 8 MiB
+    /// ([`DEFAULT_MAX_BODY_BYTES`]). A larger body fails the call with
+    /// [`TransportErrorKind::BodyTooLarge`](leap0_core::TransportErrorKind::BodyTooLarge).
+    pub fn max_body_bytes(mut self, max: u64) -> Self {
+        self.max_body_bytes = max;
+        self
+    }
+
+    /// Trusts the certificates in `pem` (one or more `CERTIFICATE` blocks) as roots.
+    ///
+    /// As soon as one root is added, the transport trusts **only** the roots added
+    /// this way, instead of the built-in webpki roots: a private CA or a test
+    /// certificate does not widen trust to the public web PKI. Call it several times
+    /// to trust several roots. Fails if `pem` holds no certificate, or one that does
+    /// not parse as a trust anchor.
+    pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Result<Self, BuildError> {
+        let mut found = Vec::new();
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| BuildError::InvalidCertificate(e.to_string()))?;
+            check_root(&cert)?;
+            found.push(cert);
+        }
+        if found.is_empty() {
+            return Err(BuildError::InvalidCertificate(
+                "no CERTIFICATE block found in the PEM data".to_owned(),
+            ));
+        }
+        self.roots.extend(found);
+        Ok(self)
+    }
+
+    /// Trusts a DER-encoded certificate as a root, with the same rule as
+    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem): custom roots
+    /// replace the webpki roots.
+    pub fn add_root_certificate_der(mut self, der: &[u8]) -> Result<Self, BuildError> {
+        let cert = CertificateDer::from(der.to_vec());
+        check_root(&cert)?;
+        self.roots.push(cert);
+        Ok(self)
+    }
+
+    /// Builds the transport: a rustls client configuration on the ring provider,
+    /// serving both `https` and plain `http` over HTTP/1.1.
+    pub fn build(self) -> Result<HyperTransport, BuildError> {
+        let HyperTransportBuilder {
+            connect_timeout,
+            max_body_bytes,
+            roots,
+        } = self;
+        let custom_roots = roots.len();
+        let root_store = if roots.is_empty() {
+            RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            }
+        } else {
+            let mut store = RootCertStore::empty();
+            for cert in roots {
+                store
+                    .add(cert)
+                    .map_err(|e| BuildError::InvalidCertificate(e.to_string()))?;
+            }
+            store
+        };
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| BuildError::Tls(e.to_string()))?
+        .with_root_certificates(root_store)
+        .with_no_client_auth();
+
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(connect_timeout));
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            // A request hyper-util finds it could not write on a stale pooled
+            // connection comes back as an error (not sent) instead of being re-sent.
+            .retry_canceled_requests(false)
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+        Ok(HyperTransport {
+            client,
+            settings: Arc::new(Settings {
+                connect_timeout,
+                max_body_bytes,
+                custom_roots,
+            }),
+        })
+    }
+}
+
+/// Fails unless `cert` can serve as a trust anchor.
+fn check_root(cert: &CertificateDer<'_>) -> Result<(), BuildError> {
+    RootCertStore::empty()
+        .add(cert.clone())
+        .map_err(|e| BuildError::InvalidCertificate(e.to_string()))
+}

@@ -1,0 +1,138 @@
+//! Turning ureq's errors into [`TransportError`]s.
+
+use std::error::Error as StdError;
+use std::io;
+use std::time::Duration;
+
+use http::HeaderMap;
+use leap0_core::{TransportError, TransportErrorKind};
+
+/// Values of the request's sensitive headers, scrubbed from every error message.
+///
+/// ureq's messages are not known to quote request headers; this is a second line of
+/// defence so that an API key can never end up in a log through a transport error.
+#[derive(Default)]
+pub(crate) struct Secrets {
+    values: Vec<String>,
+}
+
+impl Secrets {
+    /// Collects the values of headers that may carry credentials.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
+        let mut values = Vec::new();
+        for (name, value) in headers {
+            let name = name.as_str();
+            let sensitive = ["auth", "key", "token", "secret", "cookie", "session"]
+                .iter()
+                .any(|needle| name.contains(needle));
+            if !sensitive {
+                continue;
+            }
+            if let Ok(value) = value.to_str() {
+                let value = value.trim();
+                // Also catch the bare credential after a scheme such as "Bearer ".
+                for part in std::iter::once(value).chain(value.split_whitespace()) {
+                    if part.len() >= 4 {
+                        values.push(part.to_owned());
+                    }
+                }
+            }
+        }
+        // Longest first, so that a whole header value is replaced before its parts.
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        Secrets { values }
+    }
+
+    /// `message` with every secret replaced.
+    pub(crate) fn scrub(&self, message: String) -> String {
+        let mut message = message;
+        for secret in &self.values {
+            if message.contains(secret.as_str()) {
+                message = message.replace(secret.as_str(), "[redacted]");
+            }
+        }
+        message
+    }
+}
+
+/// Classifies a ureq error; `written` says whether any request byte reached a
+/// connection, `timeout` is the call's budget (for the message).
+pub(crate) fn error(
+    err: ureq::Error,
+    written: bool,
+    timeout: Duration,
+    secrets: &Secrets,
+) -> TransportError {
+    let (kind, sent) = kind_of(&err, written);
+    let message = match (&err, kind) {
+        (ureq::Error::Timeout(_), TransportErrorKind::Connect) => {
+            format!("timed out before the request was sent ({err}, call timeout {timeout:?})")
+        }
+        (ureq::Error::Timeout(_), _) => {
+            format!("no complete answer within {timeout:?} ({err})")
+        }
+        _ => err.to_string(),
+    };
+    TransportError::new(kind, sent, secrets.scrub(message))
+}
+
+fn kind_of(err: &ureq::Error, written: bool) -> (TransportErrorKind, bool) {
+    use TransportErrorKind as K;
+    use ureq::Error as E;
+    match err {
+        E::BodyExceedsLimit(_) => (K::BodyTooLarge, true),
+        E::Timeout(_) if written => (K::Timeout, true),
+        E::Timeout(_) => (K::Connect, false),
+        E::HostNotFound | E::ConnectProxyFailed(_) => (K::Connect, false),
+        E::ConnectionFailed if written => (K::Reset, true),
+        E::ConnectionFailed => (K::Connect, false),
+        E::Tls(_) | E::Pem(_) | E::Rustls(_) if written => (K::Reset, true),
+        E::Tls(_) | E::Pem(_) | E::Rustls(_) => (K::Tls, false),
+        E::Io(io) => io_kind(io, written),
+        E::Protocol(_) | E::LargeResponseHeader(..) if written => (K::InvalidResponse, true),
+        E::BodyStalled if written => (K::Reset, true),
+        _ => (K::Other, written),
+    }
+}
+
+fn io_kind(err: &io::Error, written: bool) -> (TransportErrorKind, bool) {
+    use TransportErrorKind as K;
+    use io::ErrorKind as Io;
+    if holds_tls_error(err) {
+        return if written {
+            (K::Reset, true)
+        } else {
+            (K::Tls, false)
+        };
+    }
+    if !written {
+        // Nothing was written: whatever broke, it broke while connecting.
+        return (K::Connect, false);
+    }
+    match err.kind() {
+        Io::TimedOut | Io::WouldBlock => (K::Timeout, true),
+        Io::ConnectionReset
+        | Io::ConnectionAborted
+        | Io::BrokenPipe
+        | Io::UnexpectedEof
+        | Io::NotConnected => (K::Reset, true),
+        Io::InvalidData => (K::InvalidResponse, true),
+        _ => (K::Other, true),
+    }
+}
+
+/// Whether a rustls error sits somewhere inside `err`.
+fn holds_tls_error(err: &io::Error) -> bool {
+    let mut current: Option<&(dyn StdError + 'static)> = err.get_ref().map(|e| e as _);
+    while let Some(e) = current {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        current = match e.downcast_ref::<io::Error>() {
+            // `io::Error::source` skips the wrapped error itself: look at it directly.
+            Some(io) => io.get_ref().map(|e| e as _),
+            None => e.source(),
+        };
+    }
+    false
+}
