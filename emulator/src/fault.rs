@@ -34,7 +34,8 @@ pub enum Fault {
         /// The raw body, if not the default JSON message.
         body: Option<String>,
     },
-    /// Sleep (asynchronously), then handle the request normally: the server does act.
+    /// Handle the request at once (the server acts), then hold the answer back this long:
+    /// a client that times out cannot know that the server acted.
     Delay(Duration),
     /// Close the connection without any response, without acting.
     DropConnection,

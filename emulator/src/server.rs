@@ -171,9 +171,10 @@ async fn handle(
     };
 
     let route = Route::resolve(&parts.method, &path);
+    let mut hold_answer = None;
     match fault {
         None => {}
-        Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::Delay(delay)) => hold_answer = Some(delay),
         Some(Fault::DropConnection) => {
             kill.notify_one();
             return future::pending().await;
@@ -198,6 +199,11 @@ async fn handle(
                 .handle(&shared.config, route, query.as_deref(), &bytes)
         }
     };
+    // A slow answer, not a slow server: the request has been acted on before the
+    // client can time out, which is what makes re-sending a POST unsafe.
+    if let Some(delay) = hold_answer {
+        tokio::time::sleep(delay).await;
+    }
     finish(reply_response(reply), &request_id)
 }
 

@@ -62,7 +62,18 @@
 //! # }
 //! ```
 //!
-//! [`TokioClock`] is the matching [`leap0_core::AsyncClock`].
+//! [`TokioClock`] is the matching [`leap0_core::AsyncClock`], and [`client`] puts
+//! the three together:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = leap0_core::Config::from_env(|name| std::env::var(name).ok())?;
+//! let snapshots = leap0_hyper::client(config);
+//! let snapshot = snapshots.create("sb-123").await?;
+//! println!("created {} ({})", snapshot.name, snapshot.id);
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
 mod classify;
@@ -76,7 +87,7 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Bytes, Incoming};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::Client as PooledClient;
 use hyper_util::client::legacy::connect::{HttpConnector, capture_connection};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use leap0_core::{AsyncTransport, Request, Response, TransportError};
@@ -85,6 +96,17 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
 pub use clock::TokioClock;
+
+/// The async client this crate makes ready to use.
+pub type Client = leap0_core::AsyncSnapshotsClient<HyperTransport, TokioClock>;
+
+/// An async snapshots client over a default [`HyperTransport`] and a
+/// [`TokioClock`]. Cheap to clone; share it across tasks. Use
+/// [`AsyncSnapshotsClient::new`](leap0_core::AsyncSnapshotsClient::new) with a
+/// configured transport to change the transport's defaults.
+pub fn client(config: leap0_core::Config) -> Client {
+    leap0_core::AsyncSnapshotsClient::new(config, HyperTransport::new(), TokioClock::new())
+}
 
 /// The response body cap used unless [`HyperTransportBuilder::max_body_bytes`] says
 /// otherwise: 8 MiB.
@@ -98,7 +120,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// grows past it only as bytes actually arrive.
 const MAX_PREALLOCATION: u64 = 1024 * 1024;
 
-type HyperClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HyperClient = PooledClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// An asynchronous [`AsyncTransport`] over hyper-util's pooled client, with rustls.
 ///
@@ -360,7 +382,7 @@ impl HyperTransportBuilder {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
+        let client = PooledClient::builder(TokioExecutor::new())
             // A request hyper-util finds it could not write on a stale pooled
             // connection comes back as an error (not sent) instead of being re-sent.
             .retry_canceled_requests(false)

@@ -51,7 +51,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! [`SystemClock`] is the matching [`leap0_core::Clock`] for blocking drivers.
+//! [`SystemClock`] is the matching [`leap0_core::Clock`] for blocking drivers, and
+//! [`client`] puts the three together:
+//!
+//! ```no_run
+//! let config = leap0_core::Config::from_env(|name| std::env::var(name).ok())?;
+//! let snapshots = leap0_ureq::client(config);
+//! let snapshot = snapshots.create("sb-123")?;
+//! println!("created {} ({})", snapshot.name, snapshot.id);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 
 mod classify;
@@ -68,6 +77,16 @@ use ureq::config::AutoHeaderValue;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
 pub use clock::SystemClock;
+
+/// The blocking client this crate makes ready to use.
+pub type Client = leap0_core::SnapshotsClient<UreqTransport, SystemClock>;
+
+/// A blocking snapshots client over a default [`UreqTransport`] and a
+/// [`SystemClock`]. Use [`SnapshotsClient::new`](leap0_core::SnapshotsClient::new)
+/// with a configured transport to change the transport's defaults.
+pub fn client(config: leap0_core::Config) -> Client {
+    leap0_core::SnapshotsClient::new(config, UreqTransport::new(), SystemClock::new())
+}
 
 /// The response body cap used unless [`UreqTransportBuilder::max_body_bytes`] says
 /// otherwise: 8 MiB.

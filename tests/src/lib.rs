@@ -1,0 +1,350 @@
+//! The conformance harness: scenarios written once as data, run through every
+//! transport against a fresh emulator, with outcomes reduced to comparable values.
+//!
+//! A scenario's engines must agree exactly: same results, same errors (kind,
+//! status, retryability, whether the request may have reached the server), and
+//! the same requests seen by the emulator.
+#![forbid(unsafe_code)]
+
+pub mod scenarios;
+
+use std::time::Duration;
+
+use leap0_core::{
+    AsyncClock, AsyncSnapshotsClient, AsyncTransport, Clock, Config, CreateSandbox, CreateSnapshot,
+    DeleteSnapshot, Error, GetSandbox, ListSnapshots, PauseSandbox, RestoreSnapshot,
+    ResumeSnapshot, RetryPolicy, SandboxState, SnapshotsClient, Transport, TransportErrorKind,
+    VirtualClock,
+};
+use leap0_emulator::{Emulator, EmulatorConfig, FaultRule};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The API key every scenario uses; long and distinctive so leaks are easy to spot.
+pub const API_KEY: &str = "sk-conformance-4f9c2e7a1b";
+
+/// One client call.
+#[derive(Debug, Clone, Serialize)]
+#[allow(missing_docs)]
+pub enum Call {
+    CreateSandbox(CreateSandbox),
+    Create(CreateSnapshot),
+    Pause(PauseSandbox),
+    Resume(ResumeSnapshot),
+    ResumeAndWait(ResumeSnapshot),
+    Restore(RestoreSnapshot),
+    RestoreAndWait(RestoreSnapshot),
+    Delete(DeleteSnapshot),
+    List(ListSnapshots),
+    ListAll(ListSnapshots),
+    Sandbox(GetSandbox),
+    WaitRunning(GetSandbox),
+}
+
+/// A call, with faults queued on the emulator just before it.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// A label for reports.
+    pub name: &'static str,
+    /// Faults injected before the call.
+    pub faults: Vec<FaultRule>,
+    /// The call.
+    pub call: Call,
+}
+
+impl Step {
+    /// A step without faults.
+    pub fn new(name: &'static str, call: Call) -> Self {
+        Step {
+            name,
+            faults: Vec::new(),
+            call,
+        }
+    }
+
+    /// Queues a fault before the call.
+    pub fn fault(mut self, rule: FaultRule) -> Self {
+        self.faults.push(rule);
+        self
+    }
+}
+
+/// A named list of steps and the client settings they run under.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The scenario's name (also its cassette's file name).
+    pub name: &'static str,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+    /// Per-call HTTP timeout.
+    pub timeout: Duration,
+    /// The key the client sends (the emulator accepts [`API_KEY`]).
+    pub client_key: &'static str,
+}
+
+impl Scenario {
+    /// A scenario with the default timeout and the right key.
+    pub fn new(name: &'static str, steps: Vec<Step>) -> Self {
+        Scenario {
+            name,
+            steps,
+            timeout: Duration::from_secs(10),
+            client_key: API_KEY,
+        }
+    }
+
+    /// The client configuration for a server at `base_url`.
+    pub fn config(&self, base_url: &str) -> Config {
+        let retry = RetryPolicy {
+            jitter_seed: 42,
+            ..RetryPolicy::default()
+        };
+        let config = Config::builder()
+            .api_key(self.client_key)
+            .base_url(base_url)
+            .timeout(self.timeout)
+            .retry(retry)
+            .build();
+        match config {
+            Ok(config) => config,
+            Err(e) => panic!("scenario {} has a bad config: {e}", self.name),
+        }
+    }
+}
+
+/// A failure reduced to what every transport must agree on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Failure {
+    /// [`Error::kind_name`].
+    pub kind: String,
+    /// The HTTP status, for API errors.
+    pub status: Option<u16>,
+    /// The transport failure's kind, for transport errors.
+    pub transport: Option<TransportErrorKind>,
+    /// [`Error::is_retryable`].
+    pub retryable: bool,
+    /// [`Error::may_have_reached_server`].
+    pub may_have_reached_server: bool,
+    /// [`Error::field`].
+    pub field: Option<String>,
+    /// The message, except for transport errors (whose text is the HTTP client's).
+    pub message: Option<String>,
+}
+
+impl From<&Error> for Failure {
+    fn from(e: &Error) -> Self {
+        let transport = match e {
+            Error::Transport { source, .. } => Some(source.kind),
+            Error::DeadlineExceeded { last, .. } => match &**last {
+                Error::Transport { source, .. } => Some(source.kind),
+                _ => None,
+            },
+            _ => None,
+        };
+        Failure {
+            kind: e.kind_name().to_owned(),
+            status: e.status().map(|s| s.as_u16()),
+            transport,
+            retryable: e.is_retryable(),
+            may_have_reached_server: e.may_have_reached_server(),
+            field: e.field().map(str::to_owned),
+            message: transport.is_none().then(|| e.to_string()),
+        }
+    }
+}
+
+/// What a call came to.
+pub type Outcome = Result<Value, Failure>;
+
+fn outcome<T: Serialize>(result: Result<T, Error>) -> Outcome {
+    match result {
+        Ok(value) => serde_json::to_value(value).map_err(|e| Failure {
+            kind: "harness".into(),
+            status: None,
+            transport: None,
+            retryable: false,
+            may_have_reached_server: false,
+            field: None,
+            message: Some(e.to_string()),
+        }),
+        Err(e) => Err(Failure::from(&e)),
+    }
+}
+
+/// The one mapping from [`Call`] to client methods, for blocking and async clients.
+macro_rules! dispatch {
+    ($client:expr, $call:expr $(, $await:tt)?) => {
+        match $call.clone() {
+            Call::CreateSandbox(i) => outcome($client.create_sandbox(i)$(.$await)?),
+            Call::Create(i) => outcome($client.create(i)$(.$await)?),
+            Call::Pause(i) => outcome($client.pause(i)$(.$await)?),
+            Call::Resume(i) => outcome($client.resume(i)$(.$await)?),
+            Call::ResumeAndWait(i) => outcome($client.resume_and_wait(i)$(.$await)?),
+            Call::Restore(i) => outcome($client.restore(i)$(.$await)?),
+            Call::RestoreAndWait(i) => outcome($client.restore_and_wait(i)$(.$await)?),
+            Call::Delete(i) => outcome($client.delete(i)$(.$await)?),
+            Call::List(i) => outcome($client.list(i)$(.$await)?),
+            Call::ListAll(i) => outcome($client.list_all(i)$(.$await)?),
+            Call::Sandbox(i) => outcome($client.sandbox(i.sandbox_id)$(.$await)?),
+            Call::WaitRunning(i) => {
+                outcome($client.wait_for(i.sandbox_id, SandboxState::Running)$(.$await)?)
+            }
+        }
+    };
+}
+
+/// Runs calls through some client.
+pub trait Engine {
+    /// Makes one call.
+    fn call(&self, call: &Call) -> Outcome;
+}
+
+impl<T: Transport, C: Clock> Engine for SnapshotsClient<T, C> {
+    fn call(&self, call: &Call) -> Outcome {
+        dispatch!(self, call)
+    }
+}
+
+/// An async client with the runtime that drives it.
+pub struct AsyncEngine<T, C> {
+    runtime: tokio::runtime::Runtime,
+    client: AsyncSnapshotsClient<T, C>,
+}
+
+impl<T: AsyncTransport, C: AsyncClock> AsyncEngine<T, C> {
+    /// Wraps `client` with a current-thread runtime.
+    pub fn new(client: AsyncSnapshotsClient<T, C>) -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        match runtime {
+            Ok(runtime) => AsyncEngine { runtime, client },
+            Err(e) => panic!("no tokio runtime: {e}"),
+        }
+    }
+}
+
+impl<T: AsyncTransport, C: AsyncClock> Engine for AsyncEngine<T, C> {
+    fn call(&self, call: &Call) -> Outcome {
+        let client = &self.client;
+        self.runtime
+            .block_on(async move { dispatch!(client, call, await) })
+    }
+}
+
+/// The transports a scenario runs through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// leap0-ureq, blocking.
+    Ureq,
+    /// leap0-hyper, async on tokio.
+    Hyper,
+}
+
+/// What one run of a scenario produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Run {
+    /// Each step's name and outcome.
+    pub outcomes: Vec<(String, Outcome)>,
+    /// `METHOD target` of each request the emulator saw, in order.
+    pub requests: Vec<String>,
+    /// How far the virtual clock moved (waits, backoff, Retry-After).
+    pub waited: Duration,
+}
+
+impl Run {
+    /// The outcome of the step called `name`.
+    pub fn outcome(&self, name: &str) -> &Outcome {
+        match self.outcomes.iter().find(|(n, _)| n == name) {
+            Some((_, outcome)) => outcome,
+            None => panic!("no step {name}"),
+        }
+    }
+
+    /// How many requests the emulator saw for `METHOD target-prefix`.
+    pub fn count(&self, prefix: &str) -> usize {
+        self.requests
+            .iter()
+            .filter(|r| r.starts_with(prefix))
+            .count()
+    }
+}
+
+/// A fresh emulator for one run.
+pub fn emulator() -> Emulator {
+    match Emulator::start_with(EmulatorConfig::default().api_key(API_KEY)) {
+        Ok(emulator) => emulator,
+        Err(e) => panic!("the emulator did not start: {e}"),
+    }
+}
+
+/// Runs `scenario`'s steps through `engine` against `emulator`.
+pub fn run_steps(
+    scenario: &Scenario,
+    engine: &dyn Engine,
+    emulator: &Emulator,
+    clock: &VirtualClock,
+) -> Run {
+    let mut outcomes = Vec::new();
+    for step in &scenario.steps {
+        for rule in &step.faults {
+            emulator.inject(rule.clone());
+        }
+        outcomes.push((step.name.to_owned(), engine.call(&step.call)));
+    }
+    Run {
+        outcomes,
+        requests: emulator
+            .requests()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.target))
+            .collect(),
+        waited: Clock::now(clock).since_origin(),
+    }
+}
+
+/// Runs `scenario` through one transport on a fresh emulator, on a virtual clock
+/// (so Retry-After and polling take no real time).
+pub fn run(scenario: &Scenario, via: Via) -> Run {
+    let emulator = emulator();
+    let config = scenario.config(&emulator.base_url());
+    let clock = VirtualClock::new();
+    match via {
+        Via::Ureq => {
+            let client =
+                SnapshotsClient::new(config, leap0_ureq::UreqTransport::new(), clock.clone());
+            run_steps(scenario, &client, &emulator, &clock)
+        }
+        Via::Hyper => {
+            let engine = AsyncEngine::new(AsyncSnapshotsClient::new(
+                config,
+                leap0_hyper::HyperTransport::new(),
+                clock.clone(),
+            ));
+            run_steps(scenario, &engine, &emulator, &clock)
+        }
+    }
+}
+
+/// Runs `scenario` through ureq and hyper, asserts that they agree, and returns
+/// the (common) run.
+pub fn run_both(scenario: &Scenario) -> Run {
+    let ureq = run(scenario, Via::Ureq);
+    let hyper = run(scenario, Via::Hyper);
+    assert_eq!(
+        ureq.outcomes, hyper.outcomes,
+        "{}: ureq and hyper disagree",
+        scenario.name
+    );
+    assert_eq!(
+        ureq.requests, hyper.requests,
+        "{}: the emulator saw different requests",
+        scenario.name
+    );
+    assert_eq!(
+        ureq.waited, hyper.waited,
+        "{}: different waits",
+        scenario.name
+    );
+    ureq
+}
