@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::call::{Call, CallOutput};
 use crate::config::Config;
 use crate::drive::{run_async, run_blocking};
 use crate::error::Error;
@@ -159,6 +160,37 @@ macro_rules! operations {
         /// that need one to snapshot.
         pub $($async)? fn create_sandbox(&self, input: CreateSandbox) -> Result<Sandbox, Error> {
             self.execute(input) $(.$await)?
+        }
+
+        /// Runs a [`Call`] given as data (the sandbox factory is not applied:
+        /// sandboxes come back as [`Sandbox`]).
+        pub $($async)? fn call(&self, call: Call) -> Result<CallOutput, Error> {
+            let config = &self.config;
+            Ok(match call {
+                Call::CreateSnapshot(i) => CallOutput::Snapshot(self.execute(i) $(.$await)??),
+                Call::PauseSandbox(i) => CallOutput::Snapshot(self.execute(i) $(.$await)??),
+                Call::ResumeSnapshot(i) => CallOutput::Sandbox(self.execute(i) $(.$await)??),
+                Call::ResumeAndWait(i) => {
+                    CallOutput::Sandbox(self.run(plans::start_and_wait(i, config)) $(.$await)??)
+                }
+                Call::RestoreSnapshot(i) => CallOutput::Sandbox(self.execute(i) $(.$await)??),
+                Call::RestoreAndWait(i) => {
+                    CallOutput::Sandbox(self.run(plans::start_and_wait(i, config)) $(.$await)??)
+                }
+                Call::DeleteSnapshot(i) => {
+                    self.execute(i) $(.$await)??;
+                    CallOutput::Deleted
+                }
+                Call::ListSnapshots(i) => CallOutput::List(self.execute(i) $(.$await)??),
+                Call::ListAllSnapshots(i) => {
+                    CallOutput::List(self.run(plans::list_all(i, config)) $(.$await)??)
+                }
+                Call::GetSandbox(i) => CallOutput::Sandbox(self.execute(i) $(.$await)??),
+                Call::WaitUntilRunning(i) => CallOutput::Sandbox(
+                    self.run(plans::wait_for(i.sandbox_id, Call::RUNNING, config)) $(.$await)??,
+                ),
+                Call::CreateSandbox(i) => CallOutput::Sandbox(self.execute(i) $(.$await)??),
+            })
         }
 
         /// Runs any [`Exchange`] under this client's retry policy.

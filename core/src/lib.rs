@@ -102,6 +102,7 @@
 //! response's `Date`) overrides it; `total_deadline` caps everything.
 #![forbid(unsafe_code)]
 
+mod call;
 mod client;
 mod config;
 mod drive;
@@ -116,6 +117,7 @@ pub mod validate;
 
 pub use http;
 
+pub use call::{Call, CallOutput};
 pub use client::{AsyncSnapshotsClient, PlainSandbox, SandboxFactory, SnapshotsClient};
 pub use config::{
     ApiKey, BaseUrl, Config, ConfigBuilder, ConfigError, DEFAULT_BASE_URL, DEFAULT_TIMEOUT,

@@ -11,10 +11,8 @@ pub mod scenarios;
 use std::time::Duration;
 
 use leap0_core::{
-    AsyncClock, AsyncSnapshotsClient, AsyncTransport, Clock, Config, CreateSandbox, CreateSnapshot,
-    DeleteSnapshot, Error, GetSandbox, ListSnapshots, PauseSandbox, RestoreSnapshot,
-    ResumeSnapshot, RetryPolicy, SandboxState, SnapshotsClient, Transport, TransportErrorKind,
-    VirtualClock,
+    AsyncClock, AsyncSnapshotsClient, AsyncTransport, Call, Clock, Config, Error, RetryPolicy,
+    SnapshotsClient, Transport, TransportErrorKind, VirtualClock,
 };
 use leap0_emulator::{Emulator, EmulatorConfig, FaultRule};
 use serde::Serialize;
@@ -22,24 +20,6 @@ use serde_json::Value;
 
 /// The API key every scenario uses; long and distinctive so leaks are easy to spot.
 pub const API_KEY: &str = "sk-conformance-4f9c2e7a1b";
-
-/// One client call.
-#[derive(Debug, Clone, Serialize)]
-#[allow(missing_docs)]
-pub enum Call {
-    CreateSandbox(CreateSandbox),
-    Create(CreateSnapshot),
-    Pause(PauseSandbox),
-    Resume(ResumeSnapshot),
-    ResumeAndWait(ResumeSnapshot),
-    Restore(RestoreSnapshot),
-    RestoreAndWait(RestoreSnapshot),
-    Delete(DeleteSnapshot),
-    List(ListSnapshots),
-    ListAll(ListSnapshots),
-    Sandbox(GetSandbox),
-    WaitRunning(GetSandbox),
-}
 
 /// A call, with faults queued on the emulator just before it.
 #[derive(Debug, Clone)]
@@ -171,28 +151,6 @@ fn outcome<T: Serialize>(result: Result<T, Error>) -> Outcome {
     }
 }
 
-/// The one mapping from [`Call`] to client methods, for blocking and async clients.
-macro_rules! dispatch {
-    ($client:expr, $call:expr $(, $await:tt)?) => {
-        match $call.clone() {
-            Call::CreateSandbox(i) => outcome($client.create_sandbox(i)$(.$await)?),
-            Call::Create(i) => outcome($client.create(i)$(.$await)?),
-            Call::Pause(i) => outcome($client.pause(i)$(.$await)?),
-            Call::Resume(i) => outcome($client.resume(i)$(.$await)?),
-            Call::ResumeAndWait(i) => outcome($client.resume_and_wait(i)$(.$await)?),
-            Call::Restore(i) => outcome($client.restore(i)$(.$await)?),
-            Call::RestoreAndWait(i) => outcome($client.restore_and_wait(i)$(.$await)?),
-            Call::Delete(i) => outcome($client.delete(i)$(.$await)?),
-            Call::List(i) => outcome($client.list(i)$(.$await)?),
-            Call::ListAll(i) => outcome($client.list_all(i)$(.$await)?),
-            Call::Sandbox(i) => outcome($client.sandbox(i.sandbox_id)$(.$await)?),
-            Call::WaitRunning(i) => {
-                outcome($client.wait_for(i.sandbox_id, SandboxState::Running)$(.$await)?)
-            }
-        }
-    };
-}
-
 /// Runs calls through some client.
 pub trait Engine {
     /// Makes one call.
@@ -201,7 +159,7 @@ pub trait Engine {
 
 impl<T: Transport, C: Clock> Engine for SnapshotsClient<T, C> {
     fn call(&self, call: &Call) -> Outcome {
-        dispatch!(self, call)
+        outcome(SnapshotsClient::call(self, call.clone()))
     }
 }
 
@@ -226,9 +184,7 @@ impl<T: AsyncTransport, C: AsyncClock> AsyncEngine<T, C> {
 
 impl<T: AsyncTransport, C: AsyncClock> Engine for AsyncEngine<T, C> {
     fn call(&self, call: &Call) -> Outcome {
-        let client = &self.client;
-        self.runtime
-            .block_on(async move { dispatch!(client, call, await) })
+        outcome(self.runtime.block_on(self.client.call(call.clone())))
     }
 }
 

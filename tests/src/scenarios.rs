@@ -9,16 +9,18 @@ use leap0_core::{
 };
 use leap0_emulator::{Fault, FaultRule};
 
-use crate::{Call, Scenario, Step};
+use leap0_core::Call;
+
+use crate::{Scenario, Step};
 
 const SEED: &str = "sb-seed-1";
 
 fn create(sandbox: &str, name: &str) -> Call {
-    Call::Create(CreateSnapshot::new(sandbox).name(name))
+    Call::CreateSnapshot(CreateSnapshot::new(sandbox).name(name))
 }
 
 fn list_all_asc(page_size: u64) -> Call {
-    Call::ListAll(ListSnapshots {
+    Call::ListAllSnapshots(ListSnapshots {
         page_size,
         order_by: OrderBy::Asc,
         ..ListSnapshots::default()
@@ -44,17 +46,17 @@ pub fn lifecycle() -> Scenario {
             ),
             Step::new(
                 "wait running",
-                Call::WaitRunning(GetSandbox::new("sb-0001")),
+                Call::WaitUntilRunning(GetSandbox::new("sb-0001")),
             ),
             Step::new("create snapshot", create("sb-0001", "warm")),
             Step::new("duplicate name", create("sb-0001", " warm ")),
             Step::new(
                 "pause",
-                Call::Pause(PauseSandbox::new("sb-0001").name("paused")),
+                Call::PauseSandbox(PauseSandbox::new("sb-0001").name("paused")),
             ),
             Step::new(
                 "status after pause",
-                Call::Sandbox(GetSandbox::new("sb-0001")),
+                Call::GetSandbox(GetSandbox::new("sb-0001")),
             ),
             Step::new(
                 "resume and wait",
@@ -62,28 +64,28 @@ pub fn lifecycle() -> Scenario {
             ),
             Step::new(
                 "restore",
-                Call::Restore(RestoreSnapshot::new("warm").timeout(600).auto_pause(true)),
+                Call::RestoreSnapshot(RestoreSnapshot::new("warm").timeout(600).auto_pause(true)),
             ),
             Step::new(
                 "spare snapshot",
-                Call::Create(CreateSnapshot::new("sb-0002")),
+                Call::CreateSnapshot(CreateSnapshot::new("sb-0002")),
             ),
-            Step::new("list", Call::List(ListSnapshots::default())),
+            Step::new("list", Call::ListSnapshots(ListSnapshots::default())),
             Step::new(
                 "delete in use",
-                Call::Delete(DeleteSnapshot::new("snap-0002")),
+                Call::DeleteSnapshot(DeleteSnapshot::new("snap-0002")),
             ),
             Step::new(
                 "delete spare",
-                Call::Delete(DeleteSnapshot::new("snap-0003")),
+                Call::DeleteSnapshot(DeleteSnapshot::new("snap-0003")),
             ),
             Step::new(
                 "delete unknown",
-                Call::Delete(DeleteSnapshot::new("snap-nope")),
+                Call::DeleteSnapshot(DeleteSnapshot::new("snap-nope")),
             ),
             Step::new(
                 "kill after snapshot",
-                Call::Create(
+                Call::CreateSnapshot(
                     CreateSnapshot::new("sb-0002")
                         .name("last")
                         .kill_sandbox_after(true),
@@ -91,9 +93,9 @@ pub fn lifecycle() -> Scenario {
             ),
             Step::new(
                 "status after kill",
-                Call::Sandbox(GetSandbox::new("sb-0002")),
+                Call::GetSandbox(GetSandbox::new("sb-0002")),
             ),
-            Step::new("list after", Call::List(ListSnapshots::default())),
+            Step::new("list after", Call::ListSnapshots(ListSnapshots::default())),
         ],
     )
 }
@@ -137,26 +139,32 @@ pub fn errors() -> Scenario {
                 "POST",
                 "/v1/sandbox/",
             )),
-            Step::new("bad gateway on get", Call::List(ListSnapshots::default())).fault(on(
-                status(502),
-                "GET",
-                "/v1/snapshots",
-            )),
+            Step::new(
+                "bad gateway on get",
+                Call::ListSnapshots(ListSnapshots::default()),
+            )
+            .fault(on(status(502), "GET", "/v1/snapshots")),
             Step::new("rate limited", create(SEED, "b")).fault(on(
                 Fault::rate_limited("2"),
                 "POST",
                 "/v1/sandbox/",
             )),
-            Step::new("unavailable twice", Call::Resume(ResumeSnapshot::new("b")))
-                .fault(on(Fault::rate_limited("1"), "POST", "/v1/snapshot/resume"))
-                .fault(on(status(503), "POST", "/v1/snapshot/resume")),
+            Step::new(
+                "unavailable twice",
+                Call::ResumeSnapshot(ResumeSnapshot::new("b")),
+            )
+            .fault(on(Fault::rate_limited("1"), "POST", "/v1/snapshot/resume"))
+            .fault(on(status(503), "POST", "/v1/snapshot/resume")),
             Step::new(
                 "gateway timeout on delete",
-                Call::Delete(DeleteSnapshot::new("snap-0001")),
+                Call::DeleteSnapshot(DeleteSnapshot::new("snap-0001")),
             )
             .fault(on(status(504), "DELETE", "/v1/snapshot/")),
-            Step::new("always unavailable", Call::List(ListSnapshots::default()))
-                .fault(on(status(503), "GET", "/v1/snapshots").times(10)),
+            Step::new(
+                "always unavailable",
+                Call::ListSnapshots(ListSnapshots::default()),
+            )
+            .fault(on(status(503), "GET", "/v1/snapshots").times(10)),
             Step::new("wrong success status", create(SEED, "c")).fault(on(
                 ok_instead_of_created,
                 "POST",
@@ -165,7 +173,7 @@ pub fn errors() -> Scenario {
             Step::new("invalid name", create(SEED, "  ")),
             Step::new(
                 "invalid policy",
-                Call::Resume(
+                Call::ResumeSnapshot(
                     ResumeSnapshot::new("b").network_policy(
                         leap0_core::NetworkPolicy::new(leap0_core::NetworkMode::Custom)
                             .allow_cidrs(["10.0.0.0/33"]),
@@ -182,7 +190,10 @@ pub fn unauthorized() -> Scenario {
         client_key: "sk-wrong-key",
         ..Scenario::new(
             "unauthorized",
-            vec![Step::new("list", Call::List(ListSnapshots::default()))],
+            vec![Step::new(
+                "list",
+                Call::ListSnapshots(ListSnapshots::default()),
+            )],
         )
     }
 }
@@ -200,17 +211,17 @@ pub fn faults() -> Scenario {
                     "POST",
                     "/v1/sandbox/",
                 )),
-                Step::new("timeout on get", Call::List(ListSnapshots::default())).fault(on(
-                    slow,
-                    "GET",
-                    "/v1/snapshots",
-                )),
+                Step::new(
+                    "timeout on get",
+                    Call::ListSnapshots(ListSnapshots::default()),
+                )
+                .fault(on(slow, "GET", "/v1/snapshots")),
                 Step::new("dropped post", create(SEED, "dropped")).fault(on(
                     Fault::DropConnection,
                     "POST",
                     "/v1/sandbox/",
                 )),
-                Step::new("dropped get", Call::Sandbox(GetSandbox::new(SEED))).fault(on(
+                Step::new("dropped get", Call::GetSandbox(GetSandbox::new(SEED))).fault(on(
                     Fault::DropConnection,
                     "GET",
                     "/v1/sandbox/",
@@ -225,14 +236,21 @@ pub fn faults() -> Scenario {
                     "POST",
                     "/v1/sandbox/",
                 )),
-                Step::new("oversize body", Call::List(ListSnapshots::default())).fault(on(
+                Step::new(
+                    "oversize body",
+                    Call::ListSnapshots(ListSnapshots::default()),
+                )
+                .fault(on(
                     Fault::OversizeBody {
                         bytes: 100 * 1024 * 1024,
                     },
                     "GET",
                     "/v1/snapshots",
                 )),
-                Step::new("after the faults", Call::List(ListSnapshots::default())),
+                Step::new(
+                    "after the faults",
+                    Call::ListSnapshots(ListSnapshots::default()),
+                ),
             ],
         )
     }
@@ -251,7 +269,7 @@ pub fn pagination() -> Scenario {
     )));
     steps.push(Step::new(
         "one page",
-        Call::List(ListSnapshots {
+        Call::ListSnapshots(ListSnapshots {
             page: 3,
             page_size: 2,
             order_by: OrderBy::Asc,
@@ -275,14 +293,14 @@ pub fn waiting() -> Scenario {
                 "restore and wait",
                 Call::RestoreAndWait(RestoreSnapshot::new("w").timeout(60)),
             ),
-            Step::new("pause it", Call::Pause(PauseSandbox::new("sb-0002"))),
+            Step::new("pause it", Call::PauseSandbox(PauseSandbox::new("sb-0002"))),
             Step::new(
                 "wait for a stopped sandbox",
-                Call::WaitRunning(GetSandbox::new("sb-0002")),
+                Call::WaitUntilRunning(GetSandbox::new("sb-0002")),
             ),
             Step::new(
                 "wait for a missing sandbox",
-                Call::WaitRunning(GetSandbox::new("sb-missing")),
+                Call::WaitUntilRunning(GetSandbox::new("sb-missing")),
             ),
         ],
     )
