@@ -8,6 +8,11 @@
 
 pub mod scenarios;
 
+/// The README's snippets, compiled and run as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 use std::time::Duration;
 
 use leap0_core::{
