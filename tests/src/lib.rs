@@ -13,6 +13,7 @@ pub mod scenarios;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+use std::path::Path;
 use std::time::Duration;
 
 use leap0_core::{
@@ -20,6 +21,9 @@ use leap0_core::{
     SnapshotsClient, Transport, TransportErrorKind, VirtualClock,
 };
 use leap0_emulator::{Emulator, EmulatorConfig, FaultRule};
+use leap0_hyper::HyperTransport;
+use leap0_replay::{CassetteError, RecordOptions, Recorder, ReplayError, ReplayOptions, Replayer};
+use leap0_ureq::UreqTransport;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -202,6 +206,19 @@ pub enum Via {
     Hyper,
 }
 
+impl Via {
+    /// Both transports.
+    pub const ALL: [Via; 2] = [Via::Ureq, Via::Hyper];
+
+    /// A short lowercase name, as used in fixture file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Via::Ureq => "ureq",
+            Via::Hyper => "hyper",
+        }
+    }
+}
+
 /// What one run of a scenario produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Run {
@@ -239,29 +256,59 @@ pub fn emulator() -> Emulator {
     }
 }
 
-/// Runs `scenario`'s steps through `engine` against `emulator`.
+/// Runs `scenario`'s steps through `engine`; faults go to `emulator` when there
+/// is one (a replay has none: its faults are in the cassette).
 pub fn run_steps(
     scenario: &Scenario,
     engine: &dyn Engine,
-    emulator: &Emulator,
+    emulator: Option<&Emulator>,
     clock: &VirtualClock,
 ) -> Run {
     let mut outcomes = Vec::new();
     for step in &scenario.steps {
-        for rule in &step.faults {
-            emulator.inject(rule.clone());
+        if let Some(emulator) = emulator {
+            for rule in &step.faults {
+                emulator.inject(rule.clone());
+            }
         }
         outcomes.push((step.name.to_owned(), engine.call(&step.call)));
     }
-    Run {
-        outcomes,
-        requests: emulator
+    let requests = emulator.map_or_else(Vec::new, |emulator| {
+        emulator
             .requests()
             .iter()
             .map(|r| format!("{} {}", r.method, r.target))
-            .collect(),
+            .collect()
+    });
+    Run {
+        outcomes,
+        requests,
         waited: Clock::now(clock).since_origin(),
     }
+}
+
+/// Runs `scenario` with a blocking client over `transport`.
+fn blocking<T: Transport>(
+    scenario: &Scenario,
+    config: Config,
+    transport: T,
+    clock: &VirtualClock,
+    emulator: Option<&Emulator>,
+) -> Run {
+    let client = SnapshotsClient::new(config, transport, clock.clone());
+    run_steps(scenario, &client, emulator, clock)
+}
+
+/// Runs `scenario` with an async client over `transport`.
+fn asynchronous<T: AsyncTransport>(
+    scenario: &Scenario,
+    config: Config,
+    transport: T,
+    clock: &VirtualClock,
+    emulator: Option<&Emulator>,
+) -> Run {
+    let engine = AsyncEngine::new(AsyncSnapshotsClient::new(config, transport, clock.clone()));
+    run_steps(scenario, &engine, emulator, clock)
 }
 
 /// Runs `scenario` through one transport on a fresh emulator, on a virtual clock
@@ -271,20 +318,59 @@ pub fn run(scenario: &Scenario, via: Via) -> Run {
     let config = scenario.config(&emulator.base_url());
     let clock = VirtualClock::new();
     match via {
+        Via::Ureq => blocking(
+            scenario,
+            config,
+            UreqTransport::new(),
+            &clock,
+            Some(&emulator),
+        ),
+        Via::Hyper => asynchronous(
+            scenario,
+            config,
+            HyperTransport::new(),
+            &clock,
+            Some(&emulator),
+        ),
+    }
+}
+
+/// Runs `scenario` through one transport on a fresh emulator while recording
+/// the traffic into the cassette at `path`.
+pub fn record(scenario: &Scenario, via: Via, path: &Path) -> Result<Run, CassetteError> {
+    let emulator = emulator();
+    let config = scenario.config(&emulator.base_url());
+    let clock = VirtualClock::new();
+    let options = RecordOptions::new().config(&config).secret(API_KEY);
+    let (run, recorder_saved) = match via {
         Via::Ureq => {
-            let client =
-                SnapshotsClient::new(config, leap0_ureq::UreqTransport::new(), clock.clone());
-            run_steps(scenario, &client, &emulator, &clock)
+            let recorder = Recorder::new(UreqTransport::new(), options);
+            let run = blocking(scenario, config, recorder.clone(), &clock, Some(&emulator));
+            (run, recorder.save(path))
         }
         Via::Hyper => {
-            let engine = AsyncEngine::new(AsyncSnapshotsClient::new(
-                config,
-                leap0_hyper::HyperTransport::new(),
-                clock.clone(),
-            ));
-            run_steps(scenario, &engine, &emulator, &clock)
+            let recorder = Recorder::new(HyperTransport::new(), options);
+            let run = asynchronous(scenario, config, recorder.clone(), &clock, Some(&emulator));
+            (run, recorder.save(path))
         }
-    }
+    };
+    recorder_saved.map(|()| run)
+}
+
+/// Replays `scenario` from the cassette at `path` through one kind of client,
+/// with no server, and checks that every recorded interaction was used.
+pub fn replay(scenario: &Scenario, via: Via, path: &Path) -> Result<Run, ReplayError> {
+    // Latency is not simulated, so the virtual time waited is comparable with a
+    // live run's (which only counts backoff, Retry-After and polling).
+    let replayer = Replayer::from_file(path, ReplayOptions::default().simulate_latency(false))?;
+    let config = scenario.config("http://127.0.0.1:9");
+    let clock = replayer.clock();
+    let run = match via {
+        Via::Ureq => blocking(scenario, config, replayer.clone(), &clock, None),
+        Via::Hyper => asynchronous(scenario, config, replayer.clone(), &clock, None),
+    };
+    replayer.finish()?;
+    Ok(run)
 }
 
 /// Runs `scenario` through ureq and hyper, asserts that they agree, and returns

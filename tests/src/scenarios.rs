@@ -306,6 +306,23 @@ pub fn waiting() -> Scenario {
     )
 }
 
+/// A patient client: minutes of Retry-After and polling (instant on a virtual
+/// clock, and in replay).
+pub fn patience() -> Scenario {
+    Scenario::new(
+        "patience",
+        vec![
+            Step::new("snapshot after two long waits", create(SEED, "patient"))
+                .fault(on(Fault::rate_limited("120"), "POST", "/v1/sandbox/").times(2)),
+            Step::new(
+                "resume after a long wait, then poll",
+                Call::ResumeAndWait(ResumeSnapshot::new("patient")),
+            )
+            .fault(on(Fault::rate_limited("90"), "POST", "/v1/snapshot/resume")),
+        ],
+    )
+}
+
 /// Every scenario, for suites that run them all (recording, replay).
 pub fn all() -> Vec<Scenario> {
     vec![
@@ -315,5 +332,6 @@ pub fn all() -> Vec<Scenario> {
         faults(),
         pagination(),
         waiting(),
+        patience(),
     ]
 }
