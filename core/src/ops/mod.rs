@@ -1,5 +1,50 @@
 //! Layer A operations, one file each: inputs, request parts, response decoding.
 
+/// The constructor, shared builder methods and conversions of resume and restore.
+macro_rules! start_from_snapshot {
+    ($ty:ident) => {
+        impl $ty {
+            /// Starts a sandbox from the snapshot called `snapshot_name`.
+            pub fn new(snapshot_name: impl Into<String>) -> Self {
+                $ty {
+                    snapshot_name: snapshot_name.into(),
+                    ..$ty::default()
+                }
+            }
+
+            /// Pause the new sandbox into a snapshot when it times out.
+            pub fn auto_pause(mut self, auto_pause: bool) -> Self {
+                self.auto_pause = auto_pause;
+                self
+            }
+
+            /// Overrides the snapshot's network policy.
+            pub fn network_policy(mut self, policy: crate::model::NetworkPolicy) -> Self {
+                self.network_policy = Some(policy);
+                self
+            }
+        }
+
+        impl From<&str> for $ty {
+            fn from(name: &str) -> Self {
+                $ty::new(name)
+            }
+        }
+
+        impl From<String> for $ty {
+            fn from(name: String) -> Self {
+                $ty::new(name)
+            }
+        }
+
+        impl From<&crate::model::Snapshot> for $ty {
+            fn from(snapshot: &crate::model::Snapshot) -> Self {
+                $ty::new(snapshot.name.clone())
+            }
+        }
+    };
+}
+
 mod create;
 mod delete;
 mod list;

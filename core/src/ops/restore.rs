@@ -6,14 +6,14 @@ use serde::{Deserialize, Serialize};
 use super::RestoreBody;
 use crate::error::Operation;
 use crate::exchange::{Exchange, to_json};
-use crate::model::{FieldProblem, NetworkPolicy, Sandbox, Snapshot};
+use crate::model::{FieldProblem, NetworkPolicy, Sandbox};
 use crate::validate;
 
 /// Restore a snapshot into a new sandbox (the newer route; `timeout` is in **seconds**).
 ///
 /// `auto_pause` is always sent; `timeout` (1 to 28800 seconds) and `network_policy` only
 /// when set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RestoreSnapshot {
     /// Name of the snapshot to resume.
     pub snapshot_name: String,
@@ -28,49 +28,13 @@ pub struct RestoreSnapshot {
     pub network_policy: Option<NetworkPolicy>,
 }
 
+start_from_snapshot!(RestoreSnapshot);
+
 impl RestoreSnapshot {
-    /// Restore the snapshot called `snapshot_name`.
-    pub fn new(snapshot_name: impl Into<String>) -> Self {
-        RestoreSnapshot {
-            snapshot_name: snapshot_name.into(),
-            auto_pause: false,
-            timeout: None,
-            network_policy: None,
-        }
-    }
-
-    /// Pause the new sandbox on timeout.
-    pub fn auto_pause(mut self, auto_pause: bool) -> Self {
-        self.auto_pause = auto_pause;
-        self
-    }
-
     /// The new sandbox's timeout in seconds (1 to 28800).
     pub fn timeout(mut self, seconds: u64) -> Self {
         self.timeout = Some(seconds);
         self
-    }
-
-    /// Overrides the network policy.
-    pub fn network_policy(mut self, policy: NetworkPolicy) -> Self {
-        self.network_policy = Some(policy);
-        self
-    }
-}
-
-impl From<&str> for RestoreSnapshot {
-    fn from(name: &str) -> Self {
-        RestoreSnapshot::new(name)
-    }
-}
-impl From<String> for RestoreSnapshot {
-    fn from(name: String) -> Self {
-        RestoreSnapshot::new(name)
-    }
-}
-impl From<&Snapshot> for RestoreSnapshot {
-    fn from(snapshot: &Snapshot) -> Self {
-        RestoreSnapshot::new(snapshot.name.clone())
     }
 }
 

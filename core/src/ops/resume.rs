@@ -6,14 +6,14 @@ use serde::{Deserialize, Serialize};
 use super::RestoreBody;
 use crate::error::Operation;
 use crate::exchange::{Exchange, to_json};
-use crate::model::{FieldProblem, NetworkPolicy, Sandbox, Snapshot};
+use crate::model::{FieldProblem, NetworkPolicy, Sandbox};
 use crate::validate;
 
 /// Resume a snapshot into a new sandbox (the seed SDK's `resume`).
 ///
 /// `auto_pause` is always sent; `timeout_min` (1 to 480) and `network_policy` only
 /// when set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResumeSnapshot {
     /// Name of the snapshot to resume.
     pub snapshot_name: String,
@@ -28,49 +28,13 @@ pub struct ResumeSnapshot {
     pub network_policy: Option<NetworkPolicy>,
 }
 
+start_from_snapshot!(ResumeSnapshot);
+
 impl ResumeSnapshot {
-    /// Resume the snapshot called `snapshot_name`.
-    pub fn new(snapshot_name: impl Into<String>) -> Self {
-        ResumeSnapshot {
-            snapshot_name: snapshot_name.into(),
-            auto_pause: false,
-            timeout_min: None,
-            network_policy: None,
-        }
-    }
-
-    /// Pause the new sandbox on timeout.
-    pub fn auto_pause(mut self, auto_pause: bool) -> Self {
-        self.auto_pause = auto_pause;
-        self
-    }
-
     /// The new sandbox's timeout in minutes (1 to 480).
     pub fn timeout_min(mut self, minutes: u64) -> Self {
         self.timeout_min = Some(minutes);
         self
-    }
-
-    /// Overrides the network policy.
-    pub fn network_policy(mut self, policy: NetworkPolicy) -> Self {
-        self.network_policy = Some(policy);
-        self
-    }
-}
-
-impl From<&str> for ResumeSnapshot {
-    fn from(name: &str) -> Self {
-        ResumeSnapshot::new(name)
-    }
-}
-impl From<String> for ResumeSnapshot {
-    fn from(name: String) -> Self {
-        ResumeSnapshot::new(name)
-    }
-}
-impl From<&Snapshot> for ResumeSnapshot {
-    fn from(snapshot: &Snapshot) -> Self {
-        ResumeSnapshot::new(snapshot.name.clone())
     }
 }
 

@@ -4,56 +4,9 @@ use std::error::Error as StdError;
 use std::io;
 use std::time::Duration;
 
-use http::HeaderMap;
 use leap0_core::{TransportError, TransportErrorKind};
 
-/// Values of the request's sensitive headers, scrubbed from every error message.
-///
-/// hyper's messages are not known to quote request headers; this is a second line of
-/// defence so that an API key can never end up in a log through a transport error.
-#[derive(Default)]
-pub(crate) struct Secrets {
-    values: Vec<String>,
-}
-
-impl Secrets {
-    /// Collects the values of headers that may carry credentials.
-    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
-        let mut values = Vec::new();
-        for (name, value) in headers {
-            let name = name.as_str();
-            let sensitive = ["auth", "key", "token", "secret", "cookie", "session"]
-                .iter()
-                .any(|needle| name.contains(needle));
-            if !sensitive {
-                continue;
-            }
-            if let Ok(value) = value.to_str() {
-                let value = value.trim();
-                // Also catch the bare credential after a scheme such as "Bearer ".
-                for part in std::iter::once(value).chain(value.split_whitespace()) {
-                    if part.len() >= 4 {
-                        values.push(part.to_owned());
-                    }
-                }
-            }
-        }
-        // Longest first, so that a whole header value is replaced before its parts.
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        Secrets { values }
-    }
-
-    /// `message` with every secret replaced.
-    fn scrub(&self, message: String) -> String {
-        let mut message = message;
-        for secret in &self.values {
-            if message.contains(secret.as_str()) {
-                message = message.replace(secret.as_str(), "[redacted]");
-            }
-        }
-        message
-    }
-}
+pub(crate) use leap0_core::SecretScrubber as Secrets;
 
 /// The per-call timeout ran out. `connected` says whether a connection had been handed
 /// to the request (after which its bytes may have been written).
