@@ -634,3 +634,29 @@ fn the_async_client_runs_the_same_machines() {
     let times: Vec<Duration> = script.seen().into_iter().map(|(t, _)| t).collect();
     assert_eq!(times, [secs(0), secs(5)]);
 }
+
+#[test]
+fn wait_for_checks_at_once_and_a_long_retry_after_ends_the_wait() {
+    let clock = VirtualClock::new();
+    let script = Script::new(
+        &clock,
+        vec![
+            reply(200, &[], sandbox("sb-1", "starting")),
+            reply(503, &[("retry-after", "600")], json!({"message": "busy"})),
+        ],
+    );
+    let error = script
+        .client(wait_config(5, 60))
+        .wait_for("sb-1", SandboxState::Running)
+        .unwrap_err();
+    let times: Vec<Duration> = script.seen().into_iter().map(|(t, _)| t).collect();
+    assert_eq!(
+        times,
+        [secs(0), secs(5)],
+        "first check at once, then one interval"
+    );
+    let Error::WaitTimedOut { state, waited, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!((state, *waited), (&SandboxState::Starting, secs(5)));
+}

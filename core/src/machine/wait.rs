@@ -27,6 +27,10 @@ pub struct WaitFor {
 // One machine per wait: the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]
 enum State {
+    /// Not polled yet; `delay_first`: wait one interval before the first check.
+    Start {
+        delay_first: bool,
+    },
     Check(Box<Retry<GetSandbox>>),
     Sleep(Timestamp),
     Finished(Outcome<Sandbox>),
@@ -37,10 +41,7 @@ impl WaitFor {
     pub fn new(sandbox_id: impl Into<String>, target: SandboxState, config: &Config) -> Self {
         let sandbox_id = sandbox_id.into();
         WaitFor {
-            state: State::Check(Box::new(Retry::new(
-                GetSandbox::new(sandbox_id.as_str()),
-                config,
-            ))),
+            state: State::Start { delay_first: false },
             config: config.clone(),
             sandbox_id,
             target,
@@ -64,7 +65,7 @@ impl WaitFor {
         wait.state = match wait.verdict(sandbox) {
             Some(result) => State::Finished(Outcome::new(result)),
             // Not there yet: the first status poll comes one interval later.
-            None => State::Sleep(Timestamp::ZERO),
+            None => State::Start { delay_first: true },
         };
         wait
     }
@@ -114,13 +115,16 @@ impl Machine for WaitFor {
     type Output = Sandbox;
 
     fn poll(&mut self, now: Timestamp) -> Action<Sandbox> {
-        if self.started.is_none() {
-            self.started = Some(now);
-            if let State::Sleep(at) = &mut self.state {
-                *at = now + self.config.wait().interval;
-            }
-        }
         match &mut self.state {
+            State::Start { delay_first } => {
+                self.started = Some(now);
+                let first_check = match delay_first {
+                    true => now + self.config.wait().interval,
+                    false => now,
+                };
+                self.state = State::Sleep(first_check);
+                self.poll(now)
+            }
             State::Finished(outcome) => outcome.take(),
             State::Sleep(at) if now < *at => Action::WaitUntil(*at),
             State::Sleep(_) => {
@@ -144,6 +148,11 @@ impl Machine for WaitFor {
                             Action::WaitUntil(next)
                         }
                     }
+                }
+                // The status poll's retries ran into the wait's own deadline.
+                Action::Done(Err(Error::DeadlineExceeded { .. })) => {
+                    let error = self.timed_out(now);
+                    self.finish(now, Err(error))
                 }
                 Action::Done(Err(e)) => self.finish(now, Err(e)),
                 other => other.map_done(),
