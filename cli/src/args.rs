@@ -25,7 +25,7 @@ pub(crate) struct Cli {
     #[arg(long, env = "LEAP0_API_KEY", hide_env_values = true, global = true)]
     pub(crate) api_key: Option<String>,
 
-    /// API base URL (or set LEAP0_BASE_URL) [default: https://api.leap0.dev]
+    /// API base URL (or set LEAP0_BASE_URL) [default: `https://api.leap0.dev`]
     #[arg(long, env = "LEAP0_BASE_URL", global = true)]
     pub(crate) base_url: Option<String>,
 

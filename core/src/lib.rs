@@ -140,6 +140,6 @@ pub use ops::{
 };
 pub use time::Timestamp;
 pub use transport::{
-    AsyncClock, AsyncTransport, Clock, Request, Response, SecretScrubber, Transport,
-    TransportError, TransportErrorKind, VirtualClock,
+    AsyncClock, AsyncTransport, Clock, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, Request,
+    Response, SecretScrubber, Transport, TransportError, TransportErrorKind, VirtualClock,
 };

@@ -31,6 +31,12 @@ pub type Request = http::Request<Vec<u8>>;
 /// A response as transports hand it back: status, headers and the whole (capped) body.
 pub type Response = http::Response<Vec<u8>>;
 
+/// The response body cap every bundled transport uses by default: 8 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The connect timeout every bundled transport uses by default: 10 seconds.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A blocking HTTP transport.
 ///
 /// `send` performs exactly one exchange and must give up after `timeout` (the whole

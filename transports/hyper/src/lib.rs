@@ -108,13 +108,7 @@ pub fn client(config: leap0_core::Config) -> Client {
     leap0_core::AsyncSnapshotsClient::new(config, HyperTransport::new(), TokioClock::new())
 }
 
-/// The response body cap used unless [`HyperTransportBuilder::max_body_bytes`] says
-/// otherwise: 8 MiB.
-pub const DEFAULT_MAX_BODY_BYTES: u64 = 8 * 1024 * 1024;
-
-/// The TCP connect timeout used unless [`HyperTransportBuilder::connect_timeout`] says
-/// otherwise: 10 seconds.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub use leap0_core::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES};
 
 /// The largest buffer reserved up front from a declared `Content-Length`; the body
 /// grows past it only as bytes actually arrive.
