@@ -660,3 +660,25 @@ fn wait_for_checks_at_once_and_a_long_retry_after_ends_the_wait() {
     };
     assert_eq!((state, *waited), (&SandboxState::Starting, secs(5)));
 }
+
+#[test]
+fn a_per_call_http_timeout_applies_to_that_call_only() {
+    let clock = VirtualClock::new();
+    let script = Script::new(
+        &clock,
+        vec![
+            reply(201, &[], snapshot("snap-1", "a")),
+            reply(201, &[], snapshot("snap-2", "b")),
+        ],
+    );
+    let client = script.client(config(RetryPolicy::default()));
+    client
+        .with_http_timeout(Duration::from_millis(1500))
+        .pause("sb-1")
+        .unwrap();
+    client.pause("sb-1").unwrap();
+    assert_eq!(
+        script.timeouts(),
+        [Duration::from_millis(1500), Duration::from_secs(300)]
+    );
+}
