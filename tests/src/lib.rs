@@ -6,6 +6,7 @@
 //! the same requests seen by the emulator.
 #![forbid(unsafe_code)]
 
+pub mod raw_server;
 pub mod scenarios;
 
 /// The README's snippets, compiled and run as doctests.
