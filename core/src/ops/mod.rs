@@ -159,21 +159,41 @@ struct RestoreBody<'a> {
     network_policy: Option<&'a crate::model::NetworkPolicy>,
 }
 
+/// The timeout of a resumed or restored sandbox, in the unit its route takes.
+enum StartTimeout {
+    /// `timeout_min` (resume): 1 to 480 minutes.
+    Minutes(Option<u64>),
+    /// `timeout` (restore): 1 to 28800 seconds.
+    Seconds(Option<u64>),
+}
+
 impl<'a> RestoreBody<'a> {
+    /// Checks the inputs and builds the body.
     fn checked(
         snapshot_name: &str,
         auto_pause: bool,
+        timeout: StartTimeout,
         network_policy: Option<&'a crate::model::NetworkPolicy>,
-    ) -> Result<Self, FieldProblem> {
+    ) -> Result<Option<Vec<u8>>, FieldProblem> {
         let snapshot_name = crate::validate::snapshot_name("snapshot_name", snapshot_name)?;
+        let (timeout_min, timeout) = match timeout {
+            StartTimeout::Minutes(m) => (m, None),
+            StartTimeout::Seconds(s) => (None, s),
+        };
+        if let Some(minutes) = timeout_min {
+            crate::validate::in_range("timeout_min", minutes, crate::validate::TIMEOUT_MIN_RANGE)?;
+        }
+        if let Some(seconds) = timeout {
+            crate::validate::in_range("timeout", seconds, crate::validate::TIMEOUT_SECS_RANGE)?;
+        }
         if let Some(policy) = network_policy {
             crate::validate::network_policy("network_policy", policy)?;
         }
-        Ok(RestoreBody {
+        crate::exchange::to_json(&RestoreBody {
             snapshot_name,
             auto_pause,
-            timeout_min: None,
-            timeout: None,
+            timeout_min,
+            timeout,
             network_policy,
         })
     }

@@ -3,11 +3,10 @@
 use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use super::RestoreBody;
+use super::{RestoreBody, StartTimeout};
 use crate::error::Operation;
-use crate::exchange::{Exchange, to_json};
+use crate::exchange::Exchange;
 use crate::model::{FieldProblem, NetworkPolicy, Sandbox};
-use crate::validate;
 
 /// Restore a snapshot into a new sandbox (the newer route; `timeout` is in **seconds**).
 ///
@@ -50,16 +49,12 @@ impl Exchange for RestoreSnapshot {
     }
 
     fn body(&self) -> Result<Option<Vec<u8>>, FieldProblem> {
-        let mut body = RestoreBody::checked(
+        RestoreBody::checked(
             &self.snapshot_name,
             self.auto_pause,
+            StartTimeout::Seconds(self.timeout),
             self.network_policy.as_ref(),
-        )?;
-        if let Some(seconds) = self.timeout {
-            validate::in_range("timeout", seconds, validate::TIMEOUT_SECS_RANGE)?;
-        }
-        body.timeout = self.timeout;
-        to_json(&body)
+        )
     }
 
     fn decode(&self, body: &[u8]) -> Result<Sandbox, FieldProblem> {

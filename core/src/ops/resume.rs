@@ -3,11 +3,10 @@
 use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use super::RestoreBody;
+use super::{RestoreBody, StartTimeout};
 use crate::error::Operation;
-use crate::exchange::{Exchange, to_json};
+use crate::exchange::Exchange;
 use crate::model::{FieldProblem, NetworkPolicy, Sandbox};
-use crate::validate;
 
 /// Resume a snapshot into a new sandbox (the seed SDK's `resume`).
 ///
@@ -50,16 +49,12 @@ impl Exchange for ResumeSnapshot {
     }
 
     fn body(&self) -> Result<Option<Vec<u8>>, FieldProblem> {
-        let mut body = RestoreBody::checked(
+        RestoreBody::checked(
             &self.snapshot_name,
             self.auto_pause,
+            StartTimeout::Minutes(self.timeout_min),
             self.network_policy.as_ref(),
-        )?;
-        if let Some(minutes) = self.timeout_min {
-            validate::in_range("timeout_min", minutes, validate::TIMEOUT_MIN_RANGE)?;
-        }
-        body.timeout_min = self.timeout_min;
-        to_json(&body)
+        )
     }
 
     fn decode(&self, body: &[u8]) -> Result<Sandbox, FieldProblem> {
