@@ -507,6 +507,18 @@ mod tests {
         assert_eq!(c.auth_header().as_str(), "authorization");
         assert_eq!(c.auth_value().to_str().unwrap(), "Bearer key");
         assert_eq!(c.timeout(), Duration::from_secs(300));
+        // The retry and wait defaults the README promises.
+        let retry = c.retry();
+        assert_eq!(retry.max_attempts, 4);
+        assert_eq!(
+            (retry.initial_backoff, retry.max_backoff),
+            (Duration::from_millis(500), Duration::from_secs(30))
+        );
+        assert_eq!(retry.total_deadline, Some(Duration::from_secs(15 * 60)));
+        assert_eq!(
+            (c.wait().interval, c.wait().timeout),
+            (Duration::from_secs(1), Duration::from_secs(300))
+        );
     }
 
     #[test]
