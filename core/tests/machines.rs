@@ -682,3 +682,32 @@ fn a_per_call_http_timeout_applies_to_that_call_only() {
         [Duration::from_millis(1500), Duration::from_secs(300)]
     );
 }
+
+#[test]
+fn computed_backoff_is_capped_but_retry_after_is_not() {
+    let clock = VirtualClock::new();
+    let script = Script::new(
+        &clock,
+        vec![
+            reply(502, &[], json!({})),
+            reply(502, &[], json!({})),
+            reply(429, &[("retry-after", "45")], json!({})),
+            reply(200, &[], json!({"items": [], "total_items": 0})),
+        ],
+    );
+    let policy = RetryPolicy {
+        initial_backoff: secs(20),
+        max_backoff: secs(30),
+        ..RetryPolicy::default()
+    };
+    script
+        .client(config(policy))
+        .list(ListSnapshots::default())
+        .unwrap();
+    let times: Vec<Duration> = script.seen().into_iter().map(|(t, _)| t).collect();
+    let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps[0] >= secs(10) && gaps[0] <= secs(20), "{gaps:?}");
+    // 40 s doubled, capped at 30 s, then equal jitter: 15 to 30 s.
+    assert!(gaps[1] >= secs(15) && gaps[1] <= secs(30), "{gaps:?}");
+    assert_eq!(gaps[2], secs(45), "the server's word exceeds the cap");
+}
