@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Sandbox, SandboxState, Snapshot, SnapshotList};
+use crate::model::{Sandbox, Snapshot, SnapshotList};
 use crate::ops::{
     CreateSandbox, CreateSnapshot, DeleteSnapshot, GetSandbox, ListSnapshots, PauseSandbox,
     RestoreSnapshot, ResumeSnapshot,
@@ -64,9 +64,4 @@ pub enum CallOutput {
     List(SnapshotList),
     /// The snapshot was deleted.
     Deleted,
-}
-
-impl Call {
-    /// The state a [`Call::WaitUntilRunning`] waits for.
-    pub(crate) const RUNNING: SandboxState = SandboxState::Running;
 }

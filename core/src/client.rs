@@ -187,7 +187,7 @@ macro_rules! operations {
                 }
                 Call::GetSandbox(i) => CallOutput::Sandbox(self.execute(i) $(.$await)??),
                 Call::WaitUntilRunning(i) => CallOutput::Sandbox(
-                    self.run(plans::wait_for(i.sandbox_id, Call::RUNNING, config)) $(.$await)??,
+                    self.run(plans::wait_for(i.sandbox_id, SandboxState::Running, config)) $(.$await)??,
                 ),
                 Call::CreateSandbox(i) => CallOutput::Sandbox(self.execute(i) $(.$await)??),
             })
