@@ -87,13 +87,11 @@ pub(crate) fn config(cli: &Cli) -> Result<Config, Failure> {
         builder = builder.timeout(Duration::from_secs_f64(secs));
     }
     if let Some(retries) = cli.retries {
-        builder = builder.retry(RetryPolicy {
-            max_attempts: retries.saturating_add(1),
-            ..RetryPolicy::default()
-        });
+        builder =
+            builder.retry(RetryPolicy::default().with_max_attempts(retries.saturating_add(1)));
     }
     builder.build().map_err(|e| match e {
-        leap0_core::ConfigError::MissingApiKey => Failure::usage(
+        leap0_core::config::ConfigError::MissingApiKey => Failure::usage(
             "no API key: pass --api-key or set LEAP0_API_KEY",
             Some("api_key"),
         ),
@@ -125,12 +123,10 @@ fn call_for(op: &Snapshots) -> Result<(Call, Option<&'static str>), Failure> {
             start,
             timeout_min,
         } => {
-            let input = ResumeSnapshot {
-                snapshot_name: snapshot_name.clone(),
-                auto_pause: start.auto_pause,
-                timeout_min: *timeout_min,
-                network_policy: network_policy(start)?,
-            };
+            let mut input =
+                ResumeSnapshot::new(snapshot_name.as_str()).auto_pause(start.auto_pause);
+            input.timeout_min = *timeout_min;
+            input.network_policy = network_policy(start)?;
             if start.wait {
                 (
                     Call::ResumeAndWait(input),
@@ -145,12 +141,10 @@ fn call_for(op: &Snapshots) -> Result<(Call, Option<&'static str>), Failure> {
             start,
             timeout,
         } => {
-            let input = RestoreSnapshot {
-                snapshot_name: snapshot_name.clone(),
-                auto_pause: start.auto_pause,
-                timeout: *timeout,
-                network_policy: network_policy(start)?,
-            };
+            let mut input =
+                RestoreSnapshot::new(snapshot_name.as_str()).auto_pause(start.auto_pause);
+            input.timeout = *timeout;
+            input.network_policy = network_policy(start)?;
             if start.wait {
                 (
                     Call::RestoreAndWait(input),
@@ -172,19 +166,18 @@ fn call_for(op: &Snapshots) -> Result<(Call, Option<&'static str>), Failure> {
             page_size,
             all,
         } => {
-            let invalid = |p: leap0_core::FieldProblem| {
+            let invalid = |p: leap0_core::model::FieldProblem| {
                 Failure::usage(
                     format!("invalid --{}: {}", p.field.replace('_', "-"), p.reason),
                     Some(&p.field),
                 )
             };
-            let listing = ListSnapshots {
-                query: query.clone(),
-                sort: sort.parse().map_err(invalid)?,
-                order_by: order_by.parse().map_err(invalid)?,
-                page: *page,
-                page_size: *page_size,
-            };
+            let listing = ListSnapshots::default()
+                .query(query.as_str())
+                .sort(sort.parse().map_err(invalid)?)
+                .order_by(order_by.parse().map_err(invalid)?)
+                .page(*page)
+                .page_size(*page_size);
             if *all {
                 (Call::ListAllSnapshots(listing), None)
             } else {

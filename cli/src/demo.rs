@@ -5,8 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use leap0_core::transport::Clock;
 use leap0_core::{
-    Call, CallOutput, Clock, Config, CreateSandbox, CreateSnapshot, DeleteSnapshot, GetSandbox,
+    Call, CallOutput, Config, CreateSandbox, CreateSnapshot, DeleteSnapshot, GetSandbox,
     ListSnapshots, PauseSandbox, ResumeSnapshot, SnapshotsClient, WaitPolicy,
 };
 use leap0_emulator::{Emulator, EmulatorConfig};
@@ -85,10 +86,10 @@ pub(crate) fn run(cli: &Cli, cassette: Option<PathBuf>) -> Result<(), Failure> {
     let config = Config::builder()
         .api_key(DEMO_KEY)
         .base_url(emulator.base_url())
-        .wait(WaitPolicy {
-            interval: Duration::from_millis(200),
-            timeout: Duration::from_secs(30),
-        })
+        .wait(WaitPolicy::new(
+            Duration::from_millis(200),
+            Duration::from_secs(30),
+        ))
         .build()
         .map_err(|e| Failure::Sdk(e.into()))?;
     let recorder = Recorder::new(
@@ -242,7 +243,8 @@ fn summary(output: &CallOutput) -> String {
             let names: Vec<&str> = l.items.iter().map(|s| s.name.as_str()).collect();
             format!("{} snapshot(s): {}", l.total_items, names.join(", "))
         }
-        CallOutput::Deleted => "deleted".to_owned(),
+        CallOutput::Deleted(deletion) => deletion.name().replace('_', " "),
+        _ => String::new(),
     }
 }
 

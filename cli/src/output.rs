@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use leap0_core::{CallOutput, Error, Sandbox, Snapshot, SnapshotList};
+use leap0_core::model::SnapshotList;
+use leap0_core::{CallOutput, Deletion, Error, Sandbox, Snapshot};
 use serde_json::{Value, json};
 
 /// The human rendering of a call's result.
@@ -12,14 +13,22 @@ pub(crate) fn human(output: &CallOutput, deleted_id: Option<&str>) -> String {
         CallOutput::Snapshot(s) => snapshot_block(s),
         CallOutput::Sandbox(s) => sandbox_block(s),
         CallOutput::List(list) => table(list),
-        CallOutput::Deleted => format!("deleted snapshot {}\n", deleted_id.unwrap_or("")),
+        CallOutput::Deleted(Deletion::AlreadyDeleted) => format!(
+            "snapshot {} was already deleted (an earlier attempt that got no answer deleted it)\n",
+            deleted_id.unwrap_or("")
+        ),
+        CallOutput::Deleted(_) => format!("deleted snapshot {}\n", deleted_id.unwrap_or("")),
+        _ => String::new(),
     }
 }
 
 /// The JSON rendering: the API object, or `{"deleted": id}`.
 pub(crate) fn json_doc(output: &CallOutput, deleted_id: Option<&str>) -> Value {
     match output {
-        CallOutput::Deleted => json!({ "deleted": deleted_id }),
+        CallOutput::Deleted(deletion) => json!({
+            "deleted": deleted_id,
+            "already_deleted": *deletion == Deletion::AlreadyDeleted,
+        }),
         other => serde_json::to_value(other).unwrap_or(Value::Null),
     }
 }
@@ -41,6 +50,10 @@ fn or_dash(s: &str) -> String {
     }
 }
 
+fn created(at: Option<&leap0_core::model::ServerTime>) -> String {
+    at.map_or_else(|| "-".to_owned(), |t| or_dash(t.as_str()))
+}
+
 fn snapshot_block(s: &Snapshot) -> String {
     block(&[
         ("id", s.id.clone()),
@@ -59,7 +72,7 @@ fn snapshot_block(s: &Snapshot) -> String {
                 .as_ref()
                 .map_or("-".into(), |p| p.mode.to_string()),
         ),
-        ("created", or_dash(&s.created_at)),
+        ("created", created(s.created_at.as_ref())),
     ])
 }
 
@@ -79,7 +92,7 @@ fn sandbox_block(s: &Sandbox) -> String {
                 .as_ref()
                 .map_or("-".into(), |p| p.mode.to_string()),
         ),
-        ("created", or_dash(&s.created_at)),
+        ("created", created(s.created_at.as_ref())),
     ])
 }
 
@@ -98,7 +111,7 @@ fn table(list: &SnapshotList) -> String {
                 s.vcpu.to_string(),
                 format!("{} MiB", s.memory_mib),
                 format!("{} MiB", s.disk_mib),
-                or_dash(&s.created_at),
+                created(s.created_at.as_ref()),
             ]
         })
         .collect();
@@ -226,13 +239,13 @@ mod tests {
 
     #[test]
     fn tables_align_and_count() {
-        let list = SnapshotList {
-            items: vec![
+        let list = SnapshotList::new(
+            vec![
                 snap("snap-1", "warm"),
                 snap("snap-22", "a-much-longer-name"),
             ],
-            total_items: 5,
-        };
+            5,
+        );
         let text = table(&list);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 4);
@@ -250,11 +263,11 @@ mod tests {
     #[test]
     fn deleted_renders_with_its_id() {
         assert_eq!(
-            json_doc(&CallOutput::Deleted, Some("s-1")),
-            json!({"deleted": "s-1"})
+            json_doc(&CallOutput::Deleted(Deletion::Deleted), Some("s-1")),
+            json!({"deleted": "s-1", "already_deleted": false})
         );
         assert_eq!(
-            human(&CallOutput::Deleted, Some("s-1")),
+            human(&CallOutput::Deleted(Deletion::Deleted), Some("s-1")),
             "deleted snapshot s-1\n"
         );
     }

@@ -2,10 +2,8 @@
 
 use std::path::Path;
 
-use leap0_core::{
-    AsyncClock, AsyncSnapshotsClient, AsyncTransport, Call, CallOutput, Clock, Config, Error,
-    SnapshotsClient, Transport,
-};
+use leap0_core::transport::{AsyncClock, AsyncTransport, Clock, Transport};
+use leap0_core::{AsyncSnapshotsClient, Call, CallOutput, Config, Error, SnapshotsClient};
 use leap0_hyper::{HyperTransport, TokioClock};
 use leap0_replay::{Cassette, RecordOptions, Recorder, ReplayOptions, Replayer};
 use leap0_ureq::{SystemClock, UreqTransport};
@@ -157,7 +155,7 @@ pub(crate) fn check_cassette(path: &Path) -> Result<CheckReport, Failure> {
     let mut text = format!(
         "{}: version {}, {count} interaction{}, recorded with leap0 {}\n",
         path.display(),
-        cassette.version,
+        cassette.version.0,
         if count == 1 { "" } else { "s" },
         cassette.meta.crate_version,
     );

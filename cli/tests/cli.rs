@@ -173,7 +173,10 @@ fn every_snapshot_command_works_through_both_transports() {
         // Both snapshots now back live sandboxes; a third, unused one can go.
         run(&["snapshots", "create", "sb-0001", "--name", "spare"]);
         let deleted = run(&["snapshots", "delete", "snap-0003"]);
-        assert_eq!(deleted, json!({"deleted": "snap-0003"}));
+        assert_eq!(
+            deleted,
+            json!({"deleted": "snap-0003", "already_deleted": false})
+        );
     }
 }
 

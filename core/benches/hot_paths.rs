@@ -12,9 +12,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use leap0_core::transport::{Request, Response, TransportError, VirtualClock};
 use leap0_core::{
-    Config, CreateSnapshot, Exchange, ListSnapshots, Request, Response, RetryPolicy,
-    SnapshotsClient, TransportError, VirtualClock,
+    Config, CreateSnapshot, Exchange, ListSnapshots, RetryPolicy, SnapshotsClient, http,
 };
 
 fn bench(name: &str, iterations: u32, mut f: impl FnMut()) {

@@ -5,7 +5,13 @@
 //! network misbehaved" (everything else). Each error knows whether its request may
 //! have reached the server and whether the retry rules consider it retryable.
 //! Messages start as the official SDK's do: `Failed to create snapshot: ...`.
+//!
+//! Text that came from the server (messages, states, request ids) is shown with
+//! control characters escaped, so that no answer can move a terminal's cursor or
+//! forge a line. `{:?}` prints the message and its chain of causes, one per
+//! line, as test harnesses and `main` show it; `{:#?}` prints the fields.
 
+use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
@@ -21,25 +27,40 @@ use crate::transport::TransportError;
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Operation {
-    /// `POST /v1/sandbox/{id}/snapshot/create`
+    /// `POST /v1/sandbox/{sandbox_id}/snapshot/create`
     CreateSnapshot,
-    /// `POST /v1/sandbox/{id}/snapshot/pause`
+    /// `POST /v1/sandbox/{sandbox_id}/snapshot/pause`
     PauseSandbox,
     /// `POST /v1/snapshot/resume`
     ResumeSnapshot,
     /// `POST /v1/snapshot/restore`
     RestoreSnapshot,
-    /// `DELETE /v1/snapshot/{id}`
+    /// `DELETE /v1/snapshot/{snapshot_id}`
     DeleteSnapshot,
     /// `GET /v1/snapshots`
     ListSnapshots,
-    /// `GET /v1/sandbox/{id}/`
+    /// `GET /v1/sandbox/{sandbox_id}/`
     GetSandbox,
     /// `POST /v1/sandbox/`
     CreateSandbox,
+    /// `DELETE /v1/sandbox/{sandbox_id}/`
+    DeleteSandbox,
 }
 
 impl Operation {
+    /// Every operation, in route-table order.
+    pub const ALL: [Operation; 9] = [
+        Operation::CreateSnapshot,
+        Operation::PauseSandbox,
+        Operation::ResumeSnapshot,
+        Operation::RestoreSnapshot,
+        Operation::DeleteSnapshot,
+        Operation::ListSnapshots,
+        Operation::GetSandbox,
+        Operation::CreateSandbox,
+        Operation::DeleteSandbox,
+    ];
+
     /// The verb phrase used in messages, e.g. `"create snapshot"`.
     pub fn action(self) -> &'static str {
         match self {
@@ -51,6 +72,7 @@ impl Operation {
             Operation::ListSnapshots => "list snapshots",
             Operation::GetSandbox => "get sandbox",
             Operation::CreateSandbox => "create sandbox",
+            Operation::DeleteSandbox => "delete sandbox",
         }
     }
 
@@ -65,6 +87,7 @@ impl Operation {
             Operation::ListSnapshots => "list_snapshots",
             Operation::GetSandbox => "get_sandbox",
             Operation::CreateSandbox => "create_sandbox",
+            Operation::DeleteSandbox => "delete_sandbox",
         }
     }
 }
@@ -130,6 +153,7 @@ impl ApiErrorKind {
 
 /// One entry of a 400 body's `errors` list.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct FieldError {
     /// The request field the server rejected.
     pub field: String,
@@ -139,6 +163,7 @@ pub struct FieldError {
 
 /// The server answered with a status other than the operation's success status.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiError {
     /// The operation that failed.
     pub operation: Operation,
@@ -150,7 +175,8 @@ pub struct ApiError {
     pub status: StatusCode,
     /// The class of error.
     pub kind: ApiErrorKind,
-    /// The server's message: the `message` field of a JSON body, else the text body.
+    /// The server's message: the `message` string of a JSON body; otherwise the
+    /// start of the body as text (a JSON body without a `message` included).
     pub message: Option<String>,
     /// Field errors of a 400 body.
     pub field_errors: Vec<FieldError>,
@@ -162,7 +188,17 @@ pub struct ApiError {
     pub retryable: bool,
 }
 
-impl std::error::Error for ApiError {}
+impl FieldError {
+    /// The server rejected `field` because of `error`.
+    pub fn new(field: impl Into<String>, error: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            error: error.into(),
+        }
+    }
+}
+
+impl StdError for ApiError {}
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -175,13 +211,13 @@ impl fmt::Display for ApiError {
             self.path
         )?;
         if let Some(message) = &self.message {
-            write!(f, ": {message}")?;
+            write!(f, ": {}", Escaped(message))?;
         }
         for e in &self.field_errors {
-            write!(f, "; {}: {}", e.field, e.error)?;
+            write!(f, "; {}: {}", Escaped(&e.field), Escaped(&e.error))?;
         }
         if let Some(id) = &self.request_id {
-            write!(f, " (request id {id})")?;
+            write!(f, " (request id {})", Escaped(id))?;
         }
         Ok(())
     }
@@ -189,6 +225,7 @@ impl fmt::Display for ApiError {
 
 /// The success answer could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DecodeError {
     /// The operation whose answer this was.
     pub operation: Operation,
@@ -200,28 +237,47 @@ pub struct DecodeError {
     pub excerpt: String,
 }
 
-impl std::error::Error for DecodeError {}
+impl StdError for DecodeError {}
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "Failed to {}: could not decode the response: {}: {} (body starts {:?})",
-            self.operation, self.field, self.reason, self.excerpt
+            self.operation,
+            Escaped(&self.field),
+            Escaped(&self.reason),
+            self.excerpt
         )
     }
 }
 
+/// Which limit of [`PaginationLimits`](crate::PaginationLimits) stopped a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Limit {
+    /// `max_pages`, with its value.
+    Pages(u64),
+    /// `max_items`, with its value.
+    Items(u64),
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::Pages(n) => write!(f, "{n} pages (PaginationLimits::max_pages)"),
+            Limit::Items(n) => write!(f, "{n} items (PaginationLimits::max_items)"),
+        }
+    }
+}
+
 /// Everything that can go wrong.
-#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The configuration is invalid (usage error; nothing was sent).
-    #[error(transparent)]
-    Config(#[from] ConfigError),
+    Config(ConfigError),
 
     /// An input broke a rule of the contract (usage error; nothing was sent).
-    #[error("Failed to {operation}: invalid {field}: {reason}")]
     Validation {
         /// The operation whose input was rejected.
         operation: Operation,
@@ -232,11 +288,9 @@ pub enum Error {
     },
 
     /// The server answered with an error status.
-    #[error(transparent)]
     Api(Box<ApiError>),
 
     /// No answer: the transport failed.
-    #[error("Failed to {operation}: {method} {path}: {source}")]
     Transport {
         /// The operation that failed.
         operation: Operation,
@@ -246,19 +300,15 @@ pub enum Error {
         path: String,
         /// Whether the retry rules would retry this for this operation.
         retryable: bool,
-        /// What the transport reported.
-        #[source]
+        /// What the transport reported. Its typed cause, if it attached one, is
+        /// this error's [`source`](StdError::source).
         source: TransportError,
     },
 
     /// The success answer could not be decoded.
-    #[error(transparent)]
     Decode(Box<DecodeError>),
 
     /// The total deadline passed before the operation could finish.
-    #[error(
-        "Failed to {operation}: deadline of {deadline:?} exceeded after {attempts} attempt(s); last error: {last}"
-    )]
     DeadlineExceeded {
         /// The operation that ran out of time.
         operation: Operation,
@@ -271,9 +321,6 @@ pub enum Error {
     },
 
     /// While waiting for a sandbox, it reached a state it will not come back from.
-    #[error(
-        "Failed to {operation}: sandbox {sandbox_id} is {state} while waiting for it to be {target}"
-    )]
     WaitFailed {
         /// The operation during which the wait happened.
         operation: Operation,
@@ -286,24 +333,35 @@ pub enum Error {
     },
 
     /// While waiting for a sandbox, the wait deadline passed.
-    #[error(
-        "Failed to {operation}: sandbox {sandbox_id} was still {state} after {waited:?} (wanted {target})"
-    )]
     WaitTimedOut {
         /// The operation during which the wait happened.
         operation: Operation,
         /// The sandbox waited on.
         sandbox_id: String,
-        /// The last state seen.
-        state: SandboxState,
+        /// The last state seen (`None`: no status read ever answered).
+        state: Option<SandboxState>,
         /// The state that was wanted.
         target: SandboxState,
         /// How long was waited.
         waited: Duration,
     },
 
+    /// Listing every page stopped at a limit of
+    /// [`PaginationLimits`](crate::PaginationLimits).
+    LimitReached {
+        /// The listing.
+        operation: Operation,
+        /// The limit that was reached.
+        limit: Limit,
+        /// Pages fetched.
+        pages: u64,
+        /// Items collected (they are dropped with the error).
+        items: u64,
+        /// The `total_items` the server last reported.
+        total_items: u64,
+    },
+
     /// A state machine was driven out of order (usage error).
-    #[error("state machine misuse: {0}")]
     Misuse(&'static str),
 }
 
@@ -326,7 +384,8 @@ impl Error {
             Error::Api(_)
             | Error::Decode(_)
             | Error::WaitFailed { .. }
-            | Error::WaitTimedOut { .. } => true,
+            | Error::WaitTimedOut { .. }
+            | Error::LimitReached { .. } => true,
         }
     }
 
@@ -341,11 +400,7 @@ impl Error {
 
     /// The HTTP status, for API errors.
     pub fn status(&self) -> Option<StatusCode> {
-        match self {
-            Error::Api(api) => Some(api.status),
-            Error::DeadlineExceeded { last, .. } => last.status(),
-            _ => None,
-        }
+        self.api().map(|api| api.status)
     }
 
     /// The API error, if this is one (or wraps one).
@@ -354,6 +409,30 @@ impl Error {
             Error::Api(api) => Some(api),
             Error::DeadlineExceeded { last, .. } => last.api(),
             _ => None,
+        }
+    }
+
+    /// The transport failure, if this is one (or wraps one).
+    pub fn transport(&self) -> Option<&TransportError> {
+        match self {
+            Error::Transport { source, .. } => Some(source),
+            Error::DeadlineExceeded { last, .. } => last.transport(),
+            _ => None,
+        }
+    }
+
+    /// The operation that failed, when known.
+    pub fn operation(&self) -> Option<Operation> {
+        match self {
+            Error::Config(_) | Error::Misuse(_) => None,
+            Error::Api(api) => Some(api.operation),
+            Error::Decode(d) => Some(d.operation),
+            Error::Validation { operation, .. }
+            | Error::Transport { operation, .. }
+            | Error::DeadlineExceeded { operation, .. }
+            | Error::WaitFailed { operation, .. }
+            | Error::WaitTimedOut { operation, .. }
+            | Error::LimitReached { operation, .. } => Some(*operation),
         }
     }
 
@@ -367,19 +446,225 @@ impl Error {
         }
     }
 
-    /// A stable snake_case name of the error's class, for machine-readable output.
+    /// A stable snake_case name of the error's class, for machine-readable
+    /// output: the API kinds (`not_found`, ...), the transport kinds (`timeout`,
+    /// `connect`, `tls`, `reset`, ...), or the variant (`validation`, ...).
     pub fn kind_name(&self) -> &'static str {
         match self {
             Error::Config(_) => "config",
             Error::Validation { .. } => "validation",
             Error::Api(api) => api.kind.name(),
-            Error::Transport { .. } => "transport",
+            Error::Transport { source, .. } => source.kind.name(),
             Error::Decode(_) => "decode",
             Error::DeadlineExceeded { .. } => "deadline_exceeded",
             Error::WaitFailed { .. } => "wait_failed",
             Error::WaitTimedOut { .. } => "wait_timed_out",
+            Error::LimitReached { .. } => "limit_reached",
             Error::Misuse(_) => "misuse",
         }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(e) => fmt::Display::fmt(e, f),
+            Error::Validation {
+                operation,
+                field,
+                reason,
+            } => write!(f, "Failed to {operation}: invalid {field}: {reason}"),
+            Error::Api(e) => fmt::Display::fmt(e, f),
+            Error::Transport {
+                operation,
+                method,
+                path,
+                source,
+                ..
+            } => write!(
+                f,
+                "Failed to {operation}: {method} {path}: {}",
+                Escaped(&source.to_string())
+            ),
+            Error::Decode(e) => fmt::Display::fmt(e, f),
+            Error::DeadlineExceeded {
+                operation,
+                deadline,
+                attempts,
+                last,
+            } => write!(
+                f,
+                "Failed to {operation}: deadline of {} exceeded after {attempts} attempt(s); last error: {last}",
+                human(*deadline)
+            ),
+            Error::WaitFailed {
+                operation,
+                sandbox_id,
+                state,
+                target,
+            } => write!(
+                f,
+                "Failed to {operation}: sandbox {} is {} while waiting for it to be {target}",
+                Escaped(sandbox_id),
+                Escaped(state.as_str())
+            ),
+            Error::WaitTimedOut {
+                operation,
+                sandbox_id,
+                state,
+                target,
+                waited,
+            } => match state {
+                Some(state) => write!(
+                    f,
+                    "Failed to {operation}: sandbox {} was still {} after {} (wanted {target})",
+                    Escaped(sandbox_id),
+                    Escaped(state.as_str()),
+                    human(*waited)
+                ),
+                None => write!(
+                    f,
+                    "Failed to {operation}: no status read of sandbox {} answered within {} (wanted {target})",
+                    Escaped(sandbox_id),
+                    human(*waited)
+                ),
+            },
+            Error::LimitReached {
+                operation,
+                limit,
+                pages,
+                items,
+                total_items,
+            } => write!(
+                f,
+                "Failed to {operation}: stopped at the limit of {limit} after {pages} page(s), with {items} of the {total_items} items the server reports collected; raise the limit with Config::builder().pagination(PaginationLimits::new(max_pages, max_items))"
+            ),
+            Error::Misuse(what) => write!(f, "state machine misuse: {what}"),
+        }
+    }
+}
+
+impl StdError for Error {
+    /// The cause this error's message does not already include: the typed cause
+    /// a transport attached (the replayer's mismatch report, for one). The other
+    /// variants carry their whole story in their own message.
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::Transport { source, .. } => source.source(),
+            Error::DeadlineExceeded { last, .. } => last.source(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !f.alternate() {
+            // What `fn main() -> Result<..>` and `#[test] fn .. -> Result<..>` print.
+            write!(f, "{self}")?;
+            let mut cause = self.source();
+            if cause.is_some() {
+                write!(f, "\n\nCaused by:")?;
+            }
+            while let Some(e) = cause {
+                let text = e.to_string();
+                let mut lines = text.lines();
+                write!(f, "\n    {}", lines.next().unwrap_or_default())?;
+                for line in lines {
+                    write!(f, "\n    {line}")?;
+                }
+                cause = e.source();
+            }
+            return Ok(());
+        }
+        match self {
+            Error::Config(e) => f.debug_tuple("Config").field(e).finish(),
+            Error::Validation {
+                operation,
+                field,
+                reason,
+            } => f
+                .debug_struct("Validation")
+                .field("operation", operation)
+                .field("field", field)
+                .field("reason", reason)
+                .finish(),
+            Error::Api(e) => f.debug_tuple("Api").field(e).finish(),
+            Error::Transport {
+                operation,
+                method,
+                path,
+                retryable,
+                source,
+            } => f
+                .debug_struct("Transport")
+                .field("operation", operation)
+                .field("method", method)
+                .field("path", path)
+                .field("retryable", retryable)
+                .field("source", source)
+                .finish(),
+            Error::Decode(e) => f.debug_tuple("Decode").field(e).finish(),
+            Error::DeadlineExceeded {
+                operation,
+                deadline,
+                attempts,
+                last,
+            } => f
+                .debug_struct("DeadlineExceeded")
+                .field("operation", operation)
+                .field("deadline", deadline)
+                .field("attempts", attempts)
+                .field("last", last)
+                .finish(),
+            Error::WaitFailed {
+                operation,
+                sandbox_id,
+                state,
+                target,
+            } => f
+                .debug_struct("WaitFailed")
+                .field("operation", operation)
+                .field("sandbox_id", sandbox_id)
+                .field("state", state)
+                .field("target", target)
+                .finish(),
+            Error::WaitTimedOut {
+                operation,
+                sandbox_id,
+                state,
+                target,
+                waited,
+            } => f
+                .debug_struct("WaitTimedOut")
+                .field("operation", operation)
+                .field("sandbox_id", sandbox_id)
+                .field("state", state)
+                .field("target", target)
+                .field("waited", waited)
+                .finish(),
+            Error::LimitReached {
+                operation,
+                limit,
+                pages,
+                items,
+                total_items,
+            } => f
+                .debug_struct("LimitReached")
+                .field("operation", operation)
+                .field("limit", limit)
+                .field("pages", pages)
+                .field("items", items)
+                .field("total_items", total_items)
+                .finish(),
+            Error::Misuse(what) => f.debug_tuple("Misuse").field(what).finish(),
+        }
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
     }
 }
 
@@ -392,5 +677,48 @@ impl From<ApiError> for Error {
 impl From<DecodeError> for Error {
     fn from(e: DecodeError) -> Self {
         Error::Decode(Box::new(e))
+    }
+}
+
+/// A duration for people: `4m 59s 700ms`, to the millisecond.
+pub(crate) fn human(duration: Duration) -> humantime::FormattedDuration {
+    let millis = Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
+    humantime::format_duration(millis)
+}
+
+/// Text from outside (the server, a cassette) with control characters escaped,
+/// so that it cannot steer a terminal.
+pub(crate) struct Escaped<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                fmt::Write::write_char(f, c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_from_outside_are_escaped() {
+        let shown = Escaped("red \u{1b}[31m\nline\u{7}").to_string();
+        assert_eq!(shown, "red \\u{1b}[31m\\nline\\u{7}");
+        assert!(!shown.chars().any(char::is_control));
+    }
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(
+            human(Duration::from_nanos(299_700_780_832)).to_string(),
+            "4m 59s 700ms"
+        );
     }
 }

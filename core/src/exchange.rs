@@ -1,49 +1,63 @@
 //! Layer A: one API call as a value.
 //!
-//! Each operation (in `ops/`) says only what is particular to it: its route, how
-//! its inputs become a path, query and body, and how its success body decodes.
-//! Building the request (URL, headers) and reading the answer (the one status
-//! dispatch) are written here, once, for all of them.
+//! Each operation (in `ops/`) says only what is particular to it: its path
+//! parameters, query and body, and how its success body decodes. Its method,
+//! route and success status come from the [route table](crate::route). Building
+//! the request (URL, headers) and reading the answer (the one status dispatch)
+//! are written here, once, for all of them.
 
 use std::time::Duration;
 
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE, HeaderMap, RETRY_AFTER, USER_AGENT};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE, HeaderMap, HeaderValue, RETRY_AFTER};
+use http::uri::{PathAndQuery, Uri};
 use http::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::config::{Config, SDK_VERSION};
+use crate::config::Config;
 use crate::error::{ApiError, ApiErrorKind, DecodeError, Error, FieldError, Operation};
-use crate::machine as retry;
+use crate::machine::retry;
 use crate::model::FieldProblem;
+use crate::route::Route;
 use crate::transport::{Request, TransportError};
 
-/// `User-Agent` sent with every request.
-pub const USER_AGENT_VALUE: &str = concat!("leap0-rust/", env!("CARGO_PKG_VERSION"));
-/// `Leap0-Source` sent with every request.
-pub const SOURCE_VALUE: &str = "sdk-rust";
-/// How much of a body error messages quote.
-const EXCERPT_CHARS: usize = 200;
+/// How much of a body error messages quote, in characters.
+const EXCERPT_CHARS: usize = 300;
 
 /// One API call: inputs in, a request out; a response in, a typed result out.
 ///
 /// Implementors provide the parts particular to the call; [`request`](Self::request)
 /// and [`parse`](Self::parse) are provided and shared by every operation.
+///
+/// ```
+/// use leap0_core::{Config, CreateSnapshot, Exchange, http};
+///
+/// let op = CreateSnapshot::new("sb-1").name("warm");
+/// let request = op.request(&Config::new("key")?)?;
+/// assert_eq!(request.uri(), "https://api.leap0.dev/v1/sandbox/sb-1/snapshot/create");
+/// assert_eq!(request.body(), br#"{"name":"warm"}"#);
+///
+/// let answer = http::Response::builder()
+///     .status(201)
+///     .body(br#"{"id":"snap-1","name":"warm"}"#.to_vec())?;
+/// assert_eq!(op.parse(answer)?.id, "snap-1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Exchange {
     /// What a successful call returns.
     type Output;
-    /// Which operation this is (for messages and logs).
+    /// Which operation this is; its [`route`](Operation::route) gives the
+    /// method, path template and success status.
     const OPERATION: Operation;
-    /// The HTTP method.
-    const METHOD: Method;
-    /// The route template, e.g. `/v1/snapshot/{snapshot_id}` (for logs and errors).
-    const ROUTE: &'static str;
-    /// The only status that means success.
-    const SUCCESS: StatusCode;
 
-    /// The percent-encoded path below the base URL, after checking the ids.
-    fn path(&self) -> Result<String, FieldProblem>;
+    /// The values of the route's path parameters, in template order.
+    type PathParams<'a>: AsRef<[&'a str]>
+    where
+        Self: 'a;
 
-    /// The encoded query string without `?`, if any.
+    /// The values of the route's path parameters (unchecked, unencoded).
+    fn path_params(&self) -> Self::PathParams<'_>;
+
+    /// The encoded query string without `?`, if any, after checking the inputs.
     fn query(&self) -> Result<Option<String>, FieldProblem> {
         Ok(None)
     }
@@ -56,9 +70,23 @@ pub trait Exchange {
     /// Decodes the body of a success answer.
     fn decode(&self, body: &[u8]) -> Result<Self::Output, FieldProblem>;
 
+    /// What an error `status` means when an earlier attempt of this same
+    /// request may already have acted on the server: `Some` when it settles
+    /// the call (a retried delete that finds nothing to delete succeeded
+    /// before). Default: nothing special.
+    fn settled_by_earlier_attempt(&self, status: StatusCode) -> Option<Self::Output> {
+        let _ = status;
+        None
+    }
+
+    /// This operation's route.
+    fn route(&self) -> &'static Route {
+        Self::OPERATION.route()
+    }
+
     /// Whether sending this twice is harmless (GET, DELETE); decides retries.
     fn idempotent(&self) -> bool {
-        Self::METHOD == Method::GET || Self::METHOD == Method::DELETE
+        self.route().idempotent()
     }
 
     /// Checks the inputs and builds the request. Nothing is sent if this fails.
@@ -68,10 +96,11 @@ pub trait Exchange {
             field: p.field,
             reason: p.reason,
         };
-        let path = self.path().map_err(invalid)?;
+        let route = self.route();
+        let path = route.path(self.path_params().as_ref()).map_err(invalid)?;
         let query = self.query().map_err(invalid)?;
         let body = self.body().map_err(invalid)?;
-        build_request(config, Self::METHOD, &path, query.as_deref(), body).map_err(|reason| {
+        build_request(config, &route.method, &path, query.as_deref(), body).map_err(|reason| {
             Error::Validation {
                 operation: Self::OPERATION,
                 field: "request".into(),
@@ -86,7 +115,7 @@ pub trait Exchange {
     fn parse<B: AsRef<[u8]>>(&self, response: http::Response<B>) -> Result<Self::Output, Error> {
         let status = response.status();
         let body = response.body().as_ref();
-        if status == Self::SUCCESS {
+        if status == self.route().success {
             return self.decode(body).map_err(|p| {
                 Error::from(DecodeError {
                     operation: Self::OPERATION,
@@ -96,9 +125,8 @@ pub trait Exchange {
                 })
             });
         }
-        Err(api_error(
+        Err(status_error(
             Self::OPERATION,
-            Self::METHOD,
             self.error_path(),
             self.idempotent(),
             status,
@@ -112,7 +140,7 @@ pub trait Exchange {
     fn transport_error(&self, source: TransportError) -> Error {
         Error::Transport {
             operation: Self::OPERATION,
-            method: Self::METHOD,
+            method: self.route().method.clone(),
             path: self.error_path(),
             retryable: retry::transport_failure_is_retryable(&source, self.idempotent()),
             source,
@@ -121,52 +149,55 @@ pub trait Exchange {
 
     /// The path shown in error messages (the route template if the ids are invalid).
     fn error_path(&self) -> String {
-        self.path().unwrap_or_else(|_| Self::ROUTE.to_owned())
+        let route = self.route();
+        route
+            .path(self.path_params().as_ref())
+            .unwrap_or_else(|_| route.template.to_owned())
     }
 }
 
 fn build_request(
     config: &Config,
-    method: Method,
+    method: &Method,
     path: &str,
     query: Option<&str>,
     body: Option<Vec<u8>>,
 ) -> Result<Request, String> {
     let base = config.base_url();
-    let mut target = format!("{}{}", base.prefix(), path);
+    let prefix = base.prefix();
+    let query_len = query.map_or(0, |q| q.len() + 1);
+    let mut target = String::with_capacity(prefix.len() + path.len() + query_len);
+    target.push_str(prefix);
+    target.push_str(path);
     if let Some(q) = query {
         target.push('?');
         target.push_str(q);
     }
-    let uri = http::Uri::builder()
-        .scheme(base.scheme().clone())
-        .authority(base.authority().clone())
-        .path_and_query(target)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut builder = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(config.auth_header(), config.auth_value().clone())
-        .header("leap0-source", SOURCE_VALUE)
-        .header("leap0-sdk-version", SDK_VERSION)
-        .header(USER_AGENT, USER_AGENT_VALUE);
+    let mut uri = http::uri::Parts::default();
+    uri.scheme = Some(base.scheme().clone());
+    uri.authority = Some(base.authority().clone());
+    uri.path_and_query = Some(PathAndQuery::try_from(target).map_err(|e| e.to_string())?);
+    let uri = Uri::from_parts(uri).map_err(|e| e.to_string())?;
+
+    let mut headers = config.headers().clone();
     let body = match body {
         Some(bytes) => {
-            builder = builder
-                .header(CONTENT_LENGTH, bytes.len())
-                .header(CONTENT_TYPE, "application/json");
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             bytes
         }
         None => Vec::new(),
     };
-    builder.body(body).map_err(|e| e.to_string())
+    let mut request = http::Request::new(body);
+    *request.method_mut() = method.clone();
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    Ok(request)
 }
 
 /// The one status dispatch: turns a non-success answer into an [`ApiError`].
-pub fn api_error(
+fn status_error(
     operation: Operation,
-    method: Method,
     path: String,
     idempotent: bool,
     status: StatusCode,
@@ -176,7 +207,7 @@ pub fn api_error(
     let (message, field_errors) = server_message(body);
     ApiError {
         operation,
-        method,
+        method: operation.route().method.clone(),
         path,
         status,
         kind: ApiErrorKind::from_status(status),
@@ -188,25 +219,27 @@ pub fn api_error(
     }
 }
 
-/// The server's message: `message` of a JSON object, else the trimmed text.
+/// The server's message: the `message` string of a JSON object; otherwise the
+/// start of the body as trimmed text (a JSON body without a string `message`
+/// included, as the official SDK shows it).
 fn server_message(body: &[u8]) -> (Option<String>, Vec<FieldError>) {
+    let mut field_errors = Vec::new();
     if let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(body) {
-        let message = match map.remove("message") {
-            Some(Value::String(m)) if !m.is_empty() => Some(m),
-            _ => None,
-        };
-        let field_errors = match map.remove("errors") {
-            Some(Value::Array(list)) => list
+        if let Some(Value::Array(list)) = map.remove("errors") {
+            field_errors = list
                 .into_iter()
                 .filter_map(|e| serde_json::from_value::<FieldError>(e).ok())
-                .collect(),
-            _ => Vec::new(),
-        };
-        return (message, field_errors);
+                .collect();
+        }
+        if let Some(Value::String(m)) = map.remove("message")
+            && !m.trim().is_empty()
+        {
+            return (Some(m), field_errors);
+        }
     }
     let text = excerpt(body);
     let text = text.trim();
-    ((!text.is_empty()).then(|| text.to_owned()), Vec::new())
+    ((!text.is_empty()).then(|| text.to_owned()), field_errors)
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -220,7 +253,7 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
 /// `Retry-After` as a delay: whole seconds, or an HTTP-date measured against the
 /// response's own `Date` header (so the answer is the same on every replay; an
 /// HTTP-date without a `Date` header is ignored and backoff applies).
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = header_text(headers, RETRY_AFTER.as_str())?;
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -231,20 +264,14 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// The start of a body, lossily decoded, for error messages.
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let head = &body[..body.len().min(EXCERPT_CHARS * 4)];
+    let text = String::from_utf8_lossy(head);
     match text.char_indices().nth(EXCERPT_CHARS) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
+        None if head.len() < body.len() => format!("{text}…"),
         None => text.into_owned(),
     }
-}
-
-/// Parses a JSON body, reporting a body that is not JSON as a problem of `body`.
-pub(crate) fn json(body: &[u8]) -> Result<Value, FieldProblem> {
-    serde_json::from_slice(body).map_err(|e| FieldProblem {
-        field: "body".into(),
-        reason: format!("not valid JSON: {e}"),
-    })
 }
 
 /// Serializes a request body (our own types cannot fail to serialize; if one
@@ -252,8 +279,5 @@ pub(crate) fn json(body: &[u8]) -> Result<Value, FieldProblem> {
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<Option<Vec<u8>>, FieldProblem> {
     serde_json::to_vec(value)
         .map(Some)
-        .map_err(|e| FieldProblem {
-            field: "body".into(),
-            reason: e.to_string(),
-        })
+        .map_err(|e| FieldProblem::new("body", e.to_string()))
 }

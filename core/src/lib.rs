@@ -1,28 +1,67 @@
 //! # leap0-core
 //!
-//! The protocol of the [Leap0](https://leap0.dev) snapshot API, with no I/O: it
-//! builds requests, reads responses and decides what to do next, and leaves
-//! sending bytes and waiting to a transport you choose (`leap0-ureq`,
-//! `leap0-hyper`, `leap0-replay`, or your own event loop).
+//! The protocol of the [Leap0](https://leap0.dev) snapshot API, with no I/O.
+//! With a transport crate it is a client in five lines:
 //!
-//! It never opens a socket or a file, spawns a thread, sleeps, or reads the
-//! environment or a clock: time comes in as a [`Timestamp`] argument and jitter
-//! from a seed in the [`Config`].
+//! ```
+//! # mod leap0_ureq { // A stand-in for the real crate, answering from memory.
+//! #     use leap0_core::transport::{Request, Response, TransportError, VirtualClock};
+//! #     use leap0_core::{Config, SnapshotsClient, http};
+//! #     type Fake = fn(Request, std::time::Duration) -> Result<Response, TransportError>;
+//! #     pub fn client(config: Config) -> SnapshotsClient<Fake, VirtualClock> {
+//! #         fn answer(request: Request, _: std::time::Duration) -> Result<Response, TransportError> {
+//! #             let body = match request.uri().path() {
+//! #                 "/v1/sandbox/sb-123/snapshot/create" => r#"{"id":"snap-1","name":"warm"}"#,
+//! #                 _ => r#"{"id":"sb-9","state":"running"}"#,
+//! #             };
+//! #             let status = if request.method() == "POST" { 201 } else { 200 };
+//! #             http::Response::builder().status(status).body(body.into()).map_err(TransportError::other)
+//! #         }
+//! #         SnapshotsClient::new(config, answer as Fake, VirtualClock::new())
+//! #     }
+//! # }
+//! use leap0_core::{Config, CreateSnapshot};
+//!
+//! let snapshots = leap0_ureq::client(Config::new("my-api-key")?);
+//! let snapshot = snapshots.create(CreateSnapshot::new("sb-123").name("warm"))?;
+//! let sandbox = snapshots.resume_and_wait(&snapshot)?;
+//! println!("{} is {}", sandbox.id, sandbox.state);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `leap0_ureq::client` is blocking; `leap0_hyper::client` is the same client on
+//! tokio (`.await` each call). Underneath, this crate never opens a socket or a
+//! file, spawns a thread, sleeps, or reads the environment or a clock: time
+//! comes in as a [`Timestamp`] argument and jitter from a seed in the [`Config`].
+//! So the same logic runs in a blocking program, on any async runtime, inside
+//! your own event loop or WASM host, and in tests that replay recorded traffic
+//! on a virtual clock.
+//!
+//! ## Four names, one idea
+//!
+//! | name | what it is | you use it to |
+//! |---|---|---|
+//! | a client method, `snapshots.create(..)` | the call, run to completion | get work done |
+//! | [`Call`] | a client call as data (`Call::CreateSnapshot(..)`) | store, send or script calls; get the call's machine |
+//! | an [`Exchange`], [`CreateSnapshot`] | one request and its answer (Layer A) | build `http::Request`s and parse answers with your own HTTP client |
+//! | [`Operation`] | the name of an exchange (`Operation::CreateSnapshot`) | read errors, logs and the [route table](route) |
 //!
 //! ## Two layers
 //!
 //! **Layer A, one exchange.** Each API call is a value implementing [`Exchange`]:
 //! [`CreateSnapshot`], [`PauseSandbox`], [`ResumeSnapshot`], [`RestoreSnapshot`],
-//! [`DeleteSnapshot`], [`ListSnapshots`], [`GetSandbox`], [`CreateSandbox`].
-//! `request(&config)` checks the inputs and builds an `http::Request`;
-//! `parse(response)` turns the answer into a typed value or an [`Error`]. If you
-//! bring your own HTTP client, this is all you need.
+//! [`DeleteSnapshot`], [`ListSnapshots`], [`GetSandbox`], [`CreateSandbox`],
+//! [`DeleteSandbox`]. `request(&config)` checks the inputs and builds an
+//! `http::Request`; `parse(response)` turns the answer into a typed value or an
+//! [`Error`]. If you bring your own HTTP client, this is all you need.
 //!
-//! **Layer B, the operation machine.** A [`Machine`] says what to do next:
-//! `poll(now)` returns [`Action::Send`], [`Action::WaitUntil`] or [`Action::Done`].
-//! [`Retry`], [`Paginate`], [`WaitFor`], [`AndThen`] and [`Map`] are built from
-//! Layer A, so retries, pagination and polling are written once. The
-//! [`machine`] module draws the driving contract.
+//! **Layer B, the operation machine.** A [`Machine`](machine::Machine) says what to
+//! do next: `poll(now)` returns `Send`, `WaitUntil`, `Awaiting` or `Done`.
+//! [`Retry`](machine::Retry), [`Paginate`](machine::Paginate),
+//! [`WaitFor`](machine::WaitFor) and [`StartAndWait`](machine::StartAndWait) are
+//! built from Layer A, so retries, pagination and polling are written once. The
+//! [`machine`] module draws the driving contract; [`transport`] holds what a
+//! transport author needs.
 //!
 //! ## Driving one operation by hand
 //!
@@ -31,7 +70,8 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use leap0_core::{Action, Config, CreateSnapshot, Machine, Retry, Timestamp};
+//! use leap0_core::machine::{Action, Machine, Retry};
+//! use leap0_core::{Config, CreateSnapshot, Timestamp, http};
 //!
 //! let config = Config::new("my-key")?;
 //! let mut machine = Retry::new(CreateSnapshot::new("sb-1").name("warm"), &config);
@@ -43,6 +83,8 @@
 //! assert_eq!(attempt.request.uri(), "https://api.leap0.dev/v1/sandbox/sb-1/snapshot/create");
 //! assert_eq!(attempt.request.body(), br#"{"name":"warm"}"#);
 //! assert_eq!(attempt.timeout, Duration::from_secs(300));
+//! // Polling while the answer is awaited is harmless.
+//! assert!(matches!(machine.poll(now), Action::Awaiting));
 //!
 //! // 2. We "send" it; the server says 503 and asks us to come back in 2 s.
 //! let busy = http::Response::builder()
@@ -69,23 +111,26 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! ## Clients
+//! ## Embedding: from one machine to many
 //!
-//! [`SnapshotsClient`] and [`AsyncSnapshotsClient`] run machines over a
-//! [`Transport`] or [`AsyncTransport`] and a [`Clock`] or [`AsyncClock`], through
-//! one drive loop ([`run_blocking`], [`run_async`]). Transports are implemented
-//! for closures, so a test double is one line:
+//! An event loop that cannot block drives machines itself, any number at once:
 //!
-//! ```
-//! use leap0_core::{Config, SnapshotsClient, VirtualClock, Request, Response, TransportError};
-//! use std::time::Duration;
+//! 1. Turn each call into its machine: `Call::ResumeAndWait(..).machine(&config)`
+//!    gives exactly what the clients run (retries, the wait, pagination), as a
+//!    `Box<dyn Machine<Output = CallOutput> + Send>`.
+//! 2. Poll every machine whenever the loop wakes, with the loop's `now`.
+//!    `Send` means write the request on a socket of yours; `WaitUntil` means
+//!    put the deadline on your timer heap; `Awaiting` means nothing to do yet;
+//!    `Done` hands over the result.
+//! 3. When a socket yields an answer (or fails), hand it to the machine that
+//!    sent it with `handle_response` / `handle_transport_error`, and poll it.
 //!
-//! let fake = |_req: Request, _timeout: Duration| -> Result<Response, TransportError> {
-//!     Ok(http::Response::builder().status(204).body(Vec::new()).unwrap())
-//! };
-//! let client = SnapshotsClient::new(Config::new("key").unwrap(), fake, VirtualClock::new());
-//! client.delete("snap-1").unwrap();
-//! ```
+//! Nothing in a machine blocks or reads a clock, so a thousand of them share
+//! one thread. The example `examples/event_loop.rs` (`cargo run --release
+//! --example event_loop`) runs 120 operations at once this way over
+//! non-blocking sockets and a timer heap, and checks each result against the
+//! blocking client. For a real clock without ureq or hyper, `leap0_clock`
+//! provides `SystemClock`.
 //!
 //! ## Retries
 //!
@@ -99,47 +144,39 @@
 //!
 //! Backoff doubles from [`RetryPolicy::initial_backoff`] up to `max_backoff`,
 //! with seeded jitter; `Retry-After` (seconds, or an HTTP-date read against the
-//! response's `Date`) overrides it; `total_deadline` caps everything.
+//! response's `Date`) overrides it; `total_deadline` caps everything. A delete
+//! retried after an attempt that may have acted, which then finds nothing to
+//! delete, succeeds with [`Deletion::AlreadyDeleted`].
+//!
+//! ## Features
+#![doc = document_features::document_features!()]
 #![forbid(unsafe_code)]
 
 mod call;
 mod client;
-mod config;
-mod drive;
-mod error;
+pub mod config;
+pub mod error;
 mod exchange;
 pub mod machine;
-mod model;
+pub mod model;
 mod ops;
+pub mod route;
 mod time;
-mod transport;
-pub mod validate;
+pub mod transport;
+mod validate;
 
 pub use http;
 
 pub use call::{Call, CallOutput};
 pub use client::{AsyncSnapshotsClient, PlainSandbox, SandboxFactory, SnapshotsClient};
-pub use config::{
-    ApiKey, BaseUrl, Config, ConfigBuilder, ConfigError, DEFAULT_BASE_URL, DEFAULT_TIMEOUT,
-    RetryPolicy, SDK_VERSION, WaitPolicy,
-};
-pub use drive::{run_async, run_blocking};
-pub use error::{ApiError, ApiErrorKind, DecodeError, Error, FieldError, Operation};
-pub use exchange::{Exchange, SOURCE_VALUE, USER_AGENT_VALUE, api_error, retry_after};
-pub use machine::{
-    Action, AndThen, Attempt, Machine, Map, Paged, Paginate, Retry, WaitFor, status_is_retryable,
-    transport_failure_is_retryable,
-};
+pub use config::{Config, PaginationLimits, RetryPolicy, WaitPolicy};
+pub use error::{ApiErrorKind, Error, Operation};
+pub use exchange::Exchange;
 pub use model::{
-    FieldProblem, NetworkMode, NetworkPolicy, Sandbox, SandboxState, Snapshot, SnapshotList,
-    TransformRule,
+    Deletion, NetworkMode, NetworkPolicy, Sandbox, SandboxState, Snapshot, TransformRule,
 };
 pub use ops::{
-    CreateSandbox, CreateSnapshot, DeleteSnapshot, GetSandbox, ListSnapshots, OrderBy,
-    PauseSandbox, RestoreSnapshot, ResumeSnapshot, SandboxRef, SnapshotRef, SortBy,
+    CreateSandbox, CreateSnapshot, DeleteSandbox, DeleteSnapshot, GetSandbox, ListSnapshots,
+    OrderBy, PauseSandbox, RestoreSnapshot, ResumeSnapshot, SortBy,
 };
 pub use time::Timestamp;
-pub use transport::{
-    AsyncClock, AsyncTransport, Clock, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, Request,
-    Response, SecretScrubber, Transport, TransportError, TransportErrorKind, VirtualClock,
-};

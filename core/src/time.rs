@@ -6,10 +6,10 @@ use std::time::Duration;
 /// A point on a monotonic timeline, measured from an origin the driver chooses.
 ///
 /// The core never asks for the current time: drivers pass a `Timestamp` to
-/// [`Machine::poll`](crate::Machine::poll) and friends, and machines answer with
+/// [`Machine::poll`](crate::machine::Machine::poll) and friends, and machines answer with
 /// deadlines expressed as `Timestamp`s. A real driver maps its own clock onto this
 /// timeline (for example `Instant::now() - origin`); a test or a replayer moves a
-/// [`VirtualClock`](crate::VirtualClock) instead, so nothing ever sleeps.
+/// [`VirtualClock`](crate::transport::VirtualClock) instead, so nothing ever sleeps.
 ///
 /// Arithmetic saturates rather than panicking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

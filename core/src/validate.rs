@@ -1,26 +1,30 @@
 //! The contract's input rules, each written once. Every operation's request
 //! builder runs its inputs through these before anything is sent.
+//!
+//! The emulator checks the same rules with an implementation of its own (an
+//! independent oracle); a property test feeds both the same inputs and requires
+//! the same verdict.
 
 use core::net::Ipv4Addr;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::model::{FieldProblem, NetworkMode, NetworkPolicy};
+use crate::model::{FieldProblem, NetworkMode, NetworkPolicy, TransformRule};
 
 /// Longest snapshot name, and longest list query, in characters.
-pub const MAX_NAME_CHARS: usize = 64;
+pub(crate) const MAX_NAME_CHARS: usize = 64;
 /// `timeout_min` bounds (resume).
-pub const TIMEOUT_MIN_RANGE: (u64, u64) = (1, 480);
+pub(crate) const TIMEOUT_MIN_RANGE: (u64, u64) = (1, 480);
 /// `timeout` bounds in seconds (restore, create sandbox).
-pub const TIMEOUT_SECS_RANGE: (u64, u64) = (1, 28_800);
+pub(crate) const TIMEOUT_SECS_RANGE: (u64, u64) = (1, 28_800);
 /// `page_size` bounds (list).
-pub const PAGE_SIZE_RANGE: (u64, u64) = (1, 100);
+pub(crate) const PAGE_SIZE_RANGE: (u64, u64) = (1, 100);
 /// Most entries in `allow_domains`.
-pub const MAX_ALLOW_DOMAINS: usize = 50;
+pub(crate) const MAX_ALLOW_DOMAINS: usize = 50;
 /// Most entries in `allow_cidrs`.
-pub const MAX_ALLOW_CIDRS: usize = 10;
+pub(crate) const MAX_ALLOW_CIDRS: usize = 10;
 /// Most entries in `transforms`.
-pub const MAX_TRANSFORMS: usize = 20;
+pub(crate) const MAX_TRANSFORMS: usize = 20;
 
 fn problem(field: impl Into<String>, reason: impl Into<String>) -> FieldProblem {
     FieldProblem {
@@ -41,7 +45,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 ///
 /// Empty ids and the ids `.` and `..` (which some proxies resolve even when the
 /// route is built correctly) are rejected.
-pub fn path_segment(field: &str, id: &str) -> Result<String, FieldProblem> {
+pub(crate) fn path_segment(field: &str, id: &str) -> Result<String, FieldProblem> {
     if id.trim().is_empty() {
         return Err(problem(field, "must not be empty"));
     }
@@ -52,12 +56,12 @@ pub fn path_segment(field: &str, id: &str) -> Result<String, FieldProblem> {
 }
 
 /// Percent-encodes a query-string value (same safe set as path segments).
-pub fn query_value(value: &str) -> String {
+pub(crate) fn query_value(value: &str) -> String {
     utf8_percent_encode(value, SEGMENT).to_string()
 }
 
 /// A snapshot name: trimmed, non-empty, at most 64 characters. Returns it trimmed.
-pub fn snapshot_name(field: &str, name: &str) -> Result<String, FieldProblem> {
+pub(crate) fn snapshot_name(field: &str, name: &str) -> Result<String, FieldProblem> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
         return Err(problem(field, "must not be empty"));
@@ -67,7 +71,7 @@ pub fn snapshot_name(field: &str, name: &str) -> Result<String, FieldProblem> {
 }
 
 /// A string of at most `max` characters.
-pub fn at_most_chars(field: &str, value: &str, max: usize) -> Result<(), FieldProblem> {
+pub(crate) fn at_most_chars(field: &str, value: &str, max: usize) -> Result<(), FieldProblem> {
     let n = value.chars().count();
     if n > max {
         return Err(problem(
@@ -79,18 +83,22 @@ pub fn at_most_chars(field: &str, value: &str, max: usize) -> Result<(), FieldPr
 }
 
 /// A number within `lo..=hi`.
-pub fn in_range(field: &str, value: u64, (lo, hi): (u64, u64)) -> Result<(), FieldProblem> {
+pub(crate) fn in_range(field: &str, value: u64, (lo, hi): (u64, u64)) -> Result<(), FieldProblem> {
     if value < lo || value > hi {
-        return Err(problem(
-            field,
-            format!("must be between {lo} and {hi}, got {value}"),
-        ));
+        let rule = if hi == u64::MAX {
+            format!("must be at least {lo}")
+        } else {
+            format!("must be between {lo} and {hi}")
+        };
+        return Err(problem(field, format!("{rule}, got {value}")));
     }
     Ok(())
 }
 
-/// A network policy: known mode, list sizes, CIDRs and domain patterns.
-pub fn network_policy(field: &str, policy: &NetworkPolicy) -> Result<(), FieldProblem> {
+/// A network policy: no unknown keys, a known mode, list sizes, CIDRs and
+/// domain patterns, and transform rules without unknown keys.
+pub(crate) fn network_policy(field: &str, policy: &NetworkPolicy) -> Result<(), FieldProblem> {
+    known_keys(field, &policy.extra, &NetworkPolicy::KEYS)?;
     if let NetworkMode::Unknown(mode) = &policy.mode {
         return Err(problem(
             format!("{field}.mode"),
@@ -115,10 +123,53 @@ pub fn network_policy(field: &str, policy: &NetworkPolicy) -> Result<(), FieldPr
         let list = format!("{field}.transforms");
         at_most_items(&list, transforms.len(), MAX_TRANSFORMS)?;
         for (i, t) in transforms.iter().enumerate() {
-            domain_pattern(&format!("{list}[{i}].domain"), &t.domain)?;
+            let rule = format!("{list}[{i}]");
+            known_keys(&rule, &t.extra, &TransformRule::KEYS)?;
+            domain_pattern(&format!("{rule}.domain"), &t.domain)?;
         }
     }
     Ok(())
+}
+
+/// Refuses the first key of `extra` (keys the type does not know), naming it and
+/// the closest known key.
+fn known_keys(
+    field: &str,
+    extra: &serde_json::Map<String, serde_json::Value>,
+    known: &[&str],
+) -> Result<(), FieldProblem> {
+    let Some(key) = extra.keys().next() else {
+        return Ok(());
+    };
+    let closest = known
+        .iter()
+        .map(|k| (edit_distance(k, key), *k))
+        .min()
+        .filter(|(distance, _)| *distance <= 3);
+    let hint = match closest {
+        Some((_, k)) => format!(" (did you mean {k:?}?)"),
+        None => String::new(),
+    };
+    Err(problem(
+        format!("{field}.{key}"),
+        format!("unknown key{hint}; the known keys are {}", known.join(", ")),
+    ))
+}
+
+/// Levenshtein distance, for "did you mean" hints on short key names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
 }
 
 fn at_most_items(field: &str, n: usize, max: usize) -> Result<(), FieldProblem> {
@@ -132,7 +183,7 @@ fn at_most_items(field: &str, n: usize, max: usize) -> Result<(), FieldProblem> 
 }
 
 /// An IPv4 range `a.b.c.d/n` with `n` in `0..=32`.
-pub fn ipv4_cidr(field: &str, cidr: &str) -> Result<(), FieldProblem> {
+pub(crate) fn ipv4_cidr(field: &str, cidr: &str) -> Result<(), FieldProblem> {
     let bad = || {
         problem(
             field,
@@ -150,21 +201,22 @@ pub fn ipv4_cidr(field: &str, cidr: &str) -> Result<(), FieldProblem> {
 }
 
 /// A domain pattern: optional `*.`, then two or more labels of letters, digits and
-/// `-` that neither start nor end with `-`; no port, and not an IPv4 literal.
-pub fn domain_pattern(field: &str, pattern: &str) -> Result<(), FieldProblem> {
+/// `-` that neither start nor end with `-`, the last (the top-level domain) not
+/// all digits; no port, and not an IPv4 literal (with or without `*.`).
+pub(crate) fn domain_pattern(field: &str, pattern: &str) -> Result<(), FieldProblem> {
     let bad = |why: &str| problem(field, format!("{pattern:?} is not a domain pattern: {why}"));
     if pattern.contains(':') {
         return Err(bad("ports and IPv6 addresses are not allowed"));
     }
-    if pattern.parse::<Ipv4Addr>().is_ok() {
+    let host = pattern.strip_prefix("*.").unwrap_or(pattern);
+    if host.parse::<Ipv4Addr>().is_ok() {
         return Err(bad("IP addresses are not allowed (use allow_cidrs)"));
     }
-    let host = pattern.strip_prefix("*.").unwrap_or(pattern);
     let labels: Vec<&str> = host.split('.').collect();
     if labels.len() < 2 {
         return Err(bad("needs at least two labels, like example.com"));
     }
-    for label in labels {
+    for label in &labels {
         if label.is_empty() {
             return Err(bad("has an empty label"));
         }
@@ -177,6 +229,14 @@ pub fn domain_pattern(field: &str, pattern: &str) -> Result<(), FieldProblem> {
         if label.starts_with('-') || label.ends_with('-') {
             return Err(bad("labels may not start or end with '-'"));
         }
+    }
+    if labels
+        .last()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(bad(
+            "the last label is all digits, like an IP address (use allow_cidrs)",
+        ));
     }
     Ok(())
 }
@@ -270,6 +330,7 @@ mod tests {
             "*.example.com",
             "a-b.c0.io",
             "API.Example.ORG",
+            "1.2.3.com",
         ] {
             assert!(domain_pattern("d", ok).is_ok(), "{ok}");
         }
@@ -287,6 +348,10 @@ mod tests {
             "*.",
             "**.example.com",
             "exa mple.com",
+            "*.1.2.3.4",
+            "999.1.1.1",
+            "1.2.3",
+            "a.b.123",
         ] {
             assert!(domain_pattern("d", bad).is_err(), "{bad}");
         }
@@ -297,11 +362,7 @@ mod tests {
         let p = NetworkPolicy::new(NetworkMode::Custom)
             .allow_domains((0..50).map(|i| format!("d{i}.example.com")))
             .allow_cidrs((0..10).map(|i| format!("10.0.0.{i}/32")))
-            .transforms((0..20).map(|_| TransformRule {
-                domain: "api.example.org".into(),
-                inject_headers: None,
-                strip_headers: None,
-            }));
+            .transforms((0..20).map(|_| TransformRule::new("api.example.org")));
         network_policy("network_policy", &p).unwrap();
 
         let mut over = p.clone();
@@ -323,11 +384,10 @@ mod tests {
             "network_policy.allow_cidrs"
         );
         let mut over = p.clone();
-        over.transforms.as_mut().unwrap().push(TransformRule {
-            domain: "x.io".into(),
-            inject_headers: None,
-            strip_headers: None,
-        });
+        over.transforms
+            .as_mut()
+            .unwrap()
+            .push(TransformRule::new("x.io"));
         assert_eq!(
             network_policy("network_policy", &over).unwrap_err().field,
             "network_policy.transforms"
@@ -337,11 +397,8 @@ mod tests {
             network_policy("network_policy", &bad).unwrap_err().field,
             "network_policy.allow_cidrs[1]"
         );
-        let bad = NetworkPolicy::new(NetworkMode::Custom).transforms([TransformRule {
-            domain: "1.2.3.4".into(),
-            inject_headers: None,
-            strip_headers: None,
-        }]);
+        let bad =
+            NetworkPolicy::new(NetworkMode::Custom).transforms([TransformRule::new("1.2.3.4")]);
         assert_eq!(
             network_policy("network_policy", &bad).unwrap_err().field,
             "network_policy.transforms[0].domain"
@@ -350,6 +407,37 @@ mod tests {
         assert_eq!(
             network_policy("network_policy", &bad).unwrap_err().field,
             "network_policy.mode"
+        );
+    }
+
+    #[test]
+    fn unknown_policy_keys_are_refused_by_name() {
+        let policy: NetworkPolicy =
+            serde_json::from_str(r#"{"mode": "custom", "allow_domain": ["a.io"]}"#).unwrap();
+        let err = network_policy("network_policy", &policy).unwrap_err();
+        assert_eq!(err.field, "network_policy.allow_domain");
+        assert!(
+            err.reason.contains(r#"did you mean "allow_domains"?"#),
+            "{err}"
+        );
+        let policy: NetworkPolicy = serde_json::from_str(
+            r#"{"mode": "custom", "transforms": [{"domain": "a.io", "inject_header": {}}]}"#,
+        )
+        .unwrap();
+        let err = network_policy("network_policy", &policy).unwrap_err();
+        assert_eq!(err.field, "network_policy.transforms[0].inject_header");
+        let policy: NetworkPolicy =
+            serde_json::from_str(r#"{"mode": "allow-all", "unknown_key": 1}"#).unwrap();
+        let err = network_policy("network_policy", &policy).unwrap_err();
+        assert_eq!(err.field, "network_policy.unknown_key");
+        assert!(!err.reason.contains("did you mean"), "{err}");
+    }
+
+    #[test]
+    fn open_ranges_say_at_least() {
+        assert_eq!(
+            in_range("page", 0, (1, u64::MAX)).unwrap_err().reason,
+            "must be at least 1, got 0"
         );
     }
 }

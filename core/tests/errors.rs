@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use leap0_core::{
-    ApiErrorKind, CreateSnapshot, DeleteSnapshot, Error, Exchange, FieldError, ListSnapshots,
-    TransportError,
-};
+use leap0_core::error::FieldError;
+use leap0_core::transport::TransportError;
+use leap0_core::{ApiErrorKind, CreateSnapshot, DeleteSnapshot, Error, Exchange, ListSnapshots};
 
 fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> http::Response<Vec<u8>> {
     let mut b = http::Response::builder().status(status);
@@ -67,14 +66,8 @@ fn bad_request_bodies_yield_field_errors() {
     assert_eq!(
         api.field_errors,
         vec![
-            FieldError {
-                field: "timeout_min".into(),
-                error: "must be at most 480".into()
-            },
-            FieldError {
-                field: "name".into(),
-                error: "too long".into()
-            },
+            FieldError::new("timeout_min", "must be at most 480"),
+            FieldError::new("name", "too long"),
         ]
     );
     assert_eq!(api.request_id.as_deref(), Some("req-42"));

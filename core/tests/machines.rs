@@ -6,10 +6,11 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use leap0_core::machine::{Action, Machine, Retry};
+use leap0_core::transport::{Clock, Request, Response, Transport, TransportError, VirtualClock};
 use leap0_core::{
-    Action, AsyncSnapshotsClient, Clock, Config, CreateSnapshot, Error, ListSnapshots, Machine,
-    PauseSandbox, Request, Response, Retry, RetryPolicy, SandboxState, SnapshotsClient, Timestamp,
-    TransportError, VirtualClock, WaitPolicy,
+    AsyncSnapshotsClient, Config, CreateSnapshot, Error, ListSnapshots, PauseSandbox, RetryPolicy,
+    SandboxState, SnapshotsClient, Timestamp, WaitPolicy, http,
 };
 use serde_json::json;
 
@@ -66,7 +67,7 @@ impl Script {
             .collect()
     }
 
-    fn client(&self, config: Config) -> SnapshotsClient<impl leap0_core::Transport, VirtualClock> {
+    fn client(&self, config: Config) -> SnapshotsClient<impl Transport, VirtualClock> {
         let script = self.clone();
         SnapshotsClient::new(
             config,
@@ -153,10 +154,7 @@ fn backoff_doubles_with_seeded_jitter_and_is_reproducible() {
                 reply(200, &[], json!({"items": [], "total_items": 0})),
             ],
         );
-        let policy = RetryPolicy {
-            jitter_seed: seed,
-            ..RetryPolicy::default()
-        };
+        let policy = RetryPolicy::default().with_jitter_seed(seed);
         script
             .client(config(policy))
             .list(ListSnapshots::default())
@@ -207,10 +205,7 @@ fn a_wait_past_the_deadline_fails_at_once_without_sleeping() {
             json!({"message": "later"}),
         )],
     );
-    let policy = RetryPolicy {
-        total_deadline: Some(secs(60)),
-        ..RetryPolicy::default()
-    };
+    let policy = RetryPolicy::default().with_total_deadline(Some(secs(60)));
     let error = script.client(config(policy)).pause("sb-1").unwrap_err();
     let Error::DeadlineExceeded {
         attempts,
@@ -231,7 +226,7 @@ fn a_wait_past_the_deadline_fails_at_once_without_sleeping() {
     assert!(
         error
             .to_string()
-            .starts_with("Failed to pause sandbox: deadline of 60s exceeded")
+            .starts_with("Failed to pause sandbox: deadline of 1m exceeded")
     );
 }
 
@@ -245,12 +240,10 @@ fn per_attempt_timeouts_shrink_to_fit_the_deadline() {
             reply(200, &[], json!({"items": [], "total_items": 0})),
         ],
     );
-    let policy = RetryPolicy {
-        total_deadline: Some(secs(100)),
-        initial_backoff: secs(10),
-        jitter_seed: 1,
-        ..RetryPolicy::default()
-    };
+    let policy = RetryPolicy::default()
+        .with_backoff(secs(10), RetryPolicy::default().max_backoff)
+        .with_total_deadline(Some(secs(100)))
+        .with_jitter_seed(1);
     // Pretend the first attempt used its whole 90 s timeout.
     let cfg = config(policy).with_timeout(secs(90));
     let clock2 = clock.clone();
@@ -354,11 +347,7 @@ fn pages_are_stitched_in_order() {
             page(&["e"], 5),
         ],
     );
-    let listing = ListSnapshots {
-        page_size: 2,
-        query: "x y".into(),
-        ..ListSnapshots::default()
-    };
+    let listing = ListSnapshots::default().page_size(2).query("x y");
     let all = script
         .client(config(RetryPolicy::default()))
         .list_all(listing)
@@ -401,10 +390,7 @@ fn an_empty_page_ends_the_walk_even_if_the_total_says_otherwise() {
 }
 
 fn wait_config(interval: u64, timeout: u64) -> Config {
-    config(RetryPolicy::default()).with_wait(WaitPolicy {
-        interval: secs(interval),
-        timeout: secs(timeout),
-    })
+    config(RetryPolicy::default()).with_wait(WaitPolicy::new(secs(interval), secs(timeout)))
 }
 
 #[test]
@@ -481,7 +467,7 @@ fn waiting_fails_on_a_dead_end_state_and_times_out() {
     let Error::WaitTimedOut { state, waited, .. } = &error else {
         panic!("{error:?}")
     };
-    assert_eq!(*state, SandboxState::Starting);
+    assert_eq!(*state, Some(SandboxState::Starting));
     assert_eq!(*waited, secs(30));
     assert_eq!(script.seen().len(), 4, "resume, then polls at 10, 20, 30 s");
 }
@@ -517,28 +503,17 @@ fn validation_errors_send_nothing() {
         ),
         (
             client
-                .list(ListSnapshots {
-                    page_size: 101,
-                    ..ListSnapshots::default()
-                })
+                .list(ListSnapshots::default().page_size(101))
                 .unwrap_err(),
             "page_size",
         ),
         (
-            client
-                .list(ListSnapshots {
-                    page: 0,
-                    ..ListSnapshots::default()
-                })
-                .unwrap_err(),
+            client.list(ListSnapshots::default().page(0)).unwrap_err(),
             "page",
         ),
         (
             client
-                .list(ListSnapshots {
-                    query: "q".repeat(65),
-                    ..ListSnapshots::default()
-                })
+                .list(ListSnapshots::default().query("q".repeat(65)))
                 .unwrap_err(),
             "query",
         ),
@@ -579,16 +554,56 @@ fn misuse_is_an_error_not_a_panic() {
         Action::Done(Err(Error::Misuse(_)))
     ));
 
+    // After Done, polling again is misuse, every time.
     let mut m = Retry::new(CreateSnapshot::new("sb"), &config);
     assert!(matches!(m.poll(Timestamp::ZERO), Action::Send(_)));
-    assert!(matches!(
-        m.poll(Timestamp::ZERO),
-        Action::Done(Err(Error::Misuse(_)))
-    ));
-    assert!(matches!(
-        m.poll(Timestamp::ZERO),
-        Action::Done(Err(Error::Misuse(_)))
-    ));
+    let created = reply(201, &[], snapshot("snap-1", "n")).unwrap();
+    m.handle_response(Timestamp::ZERO, created);
+    assert!(matches!(m.poll(Timestamp::ZERO), Action::Done(Ok(_))));
+    for _ in 0..2 {
+        assert!(matches!(
+            m.poll(Timestamp::ZERO),
+            Action::Done(Err(Error::Misuse(_)))
+        ));
+    }
+}
+
+#[test]
+fn polling_while_an_answer_is_outstanding_is_harmless() {
+    let config = wait_config(1, 60);
+    // A composite machine: resume, then a status poll; poll it 1000 times
+    // while each answer is outstanding, as an event loop waking often would.
+    let mut m =
+        leap0_core::Call::ResumeAndWait(leap0_core::ResumeSnapshot::new("warm")).machine(&config);
+    let answers = [
+        reply(201, &[], sandbox("sb-1", "starting")),
+        reply(200, &[], sandbox("sb-1", "running")),
+    ];
+    let mut now = Timestamp::ZERO;
+    let mut answers = answers.into_iter();
+    let result = loop {
+        match m.poll(now) {
+            Action::Send(_) => {
+                for _ in 0..1000 {
+                    assert!(matches!(m.poll(now), Action::Awaiting));
+                }
+                let answer = answers.next().expect("an answer per request").unwrap();
+                m.handle_response(now, answer);
+            }
+            Action::WaitUntil(t) => now = t,
+            Action::Awaiting => panic!("nothing is outstanding"),
+            Action::Done(result) => break result,
+        }
+    };
+    let leap0_core::CallOutput::Sandbox(sandbox) = result.unwrap() else {
+        panic!("a sandbox")
+    };
+    assert_eq!(sandbox.state, SandboxState::Running);
+    assert_eq!(now, Timestamp::from_origin(secs(1)), "one wait interval");
+    // An answer handed over when none is awaited is still misuse.
+    let mut m = Retry::new(CreateSnapshot::new("sb"), &config);
+    m.handle_transport_error(now, TransportError::reset("late"));
+    assert!(matches!(m.poll(now), Action::Done(Err(Error::Misuse(_)))));
 }
 
 #[test]
@@ -658,7 +673,7 @@ fn wait_for_checks_at_once_and_a_long_retry_after_ends_the_wait() {
     let Error::WaitTimedOut { state, waited, .. } = &error else {
         panic!("{error:?}")
     };
-    assert_eq!((state, *waited), (&SandboxState::Starting, secs(5)));
+    assert_eq!((state, *waited), (&Some(SandboxState::Starting), secs(5)));
 }
 
 #[test]
@@ -695,11 +710,7 @@ fn computed_backoff_is_capped_but_retry_after_is_not() {
             reply(200, &[], json!({"items": [], "total_items": 0})),
         ],
     );
-    let policy = RetryPolicy {
-        initial_backoff: secs(20),
-        max_backoff: secs(30),
-        ..RetryPolicy::default()
-    };
+    let policy = RetryPolicy::default().with_backoff(secs(20), secs(30));
     script
         .client(config(policy))
         .list(ListSnapshots::default())

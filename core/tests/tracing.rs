@@ -5,7 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use leap0_core::{Config, Request, Response, SnapshotsClient, TransportError, VirtualClock};
+use leap0_core::transport::{Request, Response, TransportError, VirtualClock};
+use leap0_core::{Config, SnapshotsClient};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};

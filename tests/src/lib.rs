@@ -6,21 +6,15 @@
 //! the same requests seen by the emulator.
 #![forbid(unsafe_code)]
 
-pub mod raw_server;
 pub mod scenarios;
-
-/// The README's snippets, compiled and run as doctests.
-#[doc = include_str!("../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;
 
 use std::path::Path;
 use std::time::Duration;
 
-use leap0_core::{
-    AsyncClock, AsyncSnapshotsClient, AsyncTransport, Call, Clock, Config, Error, RetryPolicy,
-    SnapshotsClient, Transport, TransportErrorKind, VirtualClock,
+use leap0_core::transport::{
+    AsyncClock, AsyncTransport, Clock, Transport, TransportErrorKind, VirtualClock,
 };
+use leap0_core::{AsyncSnapshotsClient, Call, Config, Error, RetryPolicy, SnapshotsClient};
 use leap0_emulator::{Emulator, EmulatorConfig, FaultRule};
 use leap0_hyper::HyperTransport;
 use leap0_replay::{CassetteError, RecordOptions, Recorder, ReplayError, ReplayOptions, Replayer};
@@ -85,10 +79,7 @@ impl Scenario {
 
     /// The client configuration for a server at `base_url`.
     pub fn config(&self, base_url: &str) -> Config {
-        let retry = RetryPolicy {
-            jitter_seed: 42,
-            ..RetryPolicy::default()
-        };
+        let retry = RetryPolicy::default().with_jitter_seed(42);
         let config = Config::builder()
             .api_key(self.client_key)
             .base_url(base_url)
@@ -123,14 +114,7 @@ pub struct Failure {
 
 impl From<&Error> for Failure {
     fn from(e: &Error) -> Self {
-        let transport = match e {
-            Error::Transport { source, .. } => Some(source.kind),
-            Error::DeadlineExceeded { last, .. } => match &**last {
-                Error::Transport { source, .. } => Some(source.kind),
-                _ => None,
-            },
-            _ => None,
-        };
+        let transport = e.transport().map(|t| t.kind);
         Failure {
             kind: e.kind_name().to_owned(),
             status: e.status().map(|s| s.as_u16()),

@@ -20,11 +20,11 @@ fn create(sandbox: &str, name: &str) -> Call {
 }
 
 fn list_all_asc(page_size: u64) -> Call {
-    Call::ListAllSnapshots(ListSnapshots {
-        page_size,
-        order_by: OrderBy::Asc,
-        ..ListSnapshots::default()
-    })
+    Call::ListAllSnapshots(
+        ListSnapshots::default()
+            .page_size(page_size)
+            .order_by(OrderBy::Asc),
+    )
 }
 
 fn status(code: u16) -> Fault {
@@ -269,12 +269,12 @@ pub fn pagination() -> Scenario {
     )));
     steps.push(Step::new(
         "one page",
-        Call::ListSnapshots(ListSnapshots {
-            page: 3,
-            page_size: 2,
-            order_by: OrderBy::Asc,
-            ..ListSnapshots::default()
-        }),
+        Call::ListSnapshots(
+            ListSnapshots::default()
+                .page(3)
+                .page_size(2)
+                .order_by(OrderBy::Asc),
+        ),
     ));
     Scenario::new("pagination", steps)
 }

@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use leap0_conformance::{API_KEY, emulator};
-use leap0_core::{Config, Error, ListSnapshots, TransportErrorKind};
+use leap0_core::transport::TransportErrorKind;
+use leap0_core::{Config, Error, ListSnapshots};
 use leap0_emulator::{Fault, FaultRule};
 
 /// Peak resident memory of this process, in KiB (Linux).
@@ -13,7 +14,7 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn assert_too_large(result: Result<leap0_core::SnapshotList, Error>, via: &str) {
+fn assert_too_large(result: Result<leap0_core::model::SnapshotList, Error>, via: &str) {
     match result {
         Err(Error::Transport { source, .. }) => {
             assert_eq!(source.kind, TransportErrorKind::BodyTooLarge, "{via}")

@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use leap0_conformance::{API_KEY, emulator};
-use leap0_core::{Config, Error, ListSnapshots, RetryPolicy, TransportErrorKind};
+use leap0_core::transport::TransportErrorKind;
+use leap0_core::{Config, Error, ListSnapshots, RetryPolicy};
 use leap0_emulator::{Fault, FaultRule};
 
 fn config(base_url: &str, timeout: Duration) -> Config {

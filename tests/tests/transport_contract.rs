@@ -13,13 +13,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use leap0_conformance::Via;
-use leap0_conformance::raw_server::{
-    SECRET, answer, endless, get, https_server, listener, read_request, refused, serve_one,
-};
-use leap0_core::{
+use leap0_core::transport::{
     AsyncTransport, Request, Response, Transport, TransportError, TransportErrorKind,
 };
 use leap0_hyper::HyperTransport;
+use leap0_testkit::raw_server::{
+    SECRET, answer, endless, get, https_server, listener, read_request, refused, serve_one,
+};
 use leap0_ureq::UreqTransport;
 use tokio::runtime::Runtime;
 

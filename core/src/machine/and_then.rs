@@ -1,6 +1,7 @@
 //! [`AndThen`] and [`Map`]: chain machines, or transform a machine's output.
 
-use super::{Action, Machine};
+use super::{Action, Machine, WaitProgress, misuse};
+use crate::error::Error;
 use crate::time::Timestamp;
 use crate::transport::{Response, TransportError};
 
@@ -39,16 +40,16 @@ where
 
     fn poll(&mut self, now: Timestamp) -> Action<B::Output> {
         match &mut self.state {
-            State::First(first, next) => match first.poll(now) {
-                Action::Done(Ok(output)) => match next.take() {
+            State::First(first, next) => match first.poll(now).split() {
+                Ok(Ok(output)) => match next.take() {
                     Some(make) => {
                         self.state = State::Second(make(output));
                         self.poll(now)
                     }
-                    None => Action::Done(Err(crate::Error::Misuse(super::misuse::POLL_AFTER_DONE))),
+                    None => Action::Done(Err(Error::Misuse(misuse::POLL_AFTER_DONE))),
                 },
-                Action::Done(Err(e)) => Action::Done(Err(e)),
-                other => other.map_done(),
+                Ok(Err(e)) => Action::Done(Err(e)),
+                Err(pending) => pending,
             },
             State::Second(second) => second.poll(now),
         }
@@ -65,6 +66,13 @@ where
         match &mut self.state {
             State::First(first, _) => first.handle_transport_error(now, error),
             State::Second(second) => second.handle_transport_error(now, error),
+        }
+    }
+
+    fn progress(&self) -> Option<WaitProgress<'_>> {
+        match &self.state {
+            State::First(first, _) => first.progress(),
+            State::Second(second) => second.progress(),
         }
     }
 }
@@ -84,6 +92,11 @@ where
     pub fn new(inner: M, f: F) -> Self {
         Map { inner, f: Some(f) }
     }
+
+    /// The machine whose output is transformed.
+    pub fn inner(&self) -> &M {
+        &self.inner
+    }
 }
 
 impl<M, F, T> Machine for Map<M, F>
@@ -94,13 +107,13 @@ where
     type Output = T;
 
     fn poll(&mut self, now: Timestamp) -> Action<T> {
-        match self.inner.poll(now) {
-            Action::Done(Ok(output)) => match self.f.take() {
+        match self.inner.poll(now).split() {
+            Ok(Ok(output)) => match self.f.take() {
                 Some(f) => Action::Done(Ok(f(output))),
-                None => Action::Done(Err(crate::Error::Misuse(super::misuse::POLL_AFTER_DONE))),
+                None => Action::Done(Err(Error::Misuse(misuse::POLL_AFTER_DONE))),
             },
-            Action::Done(Err(e)) => Action::Done(Err(e)),
-            other => other.map_done(),
+            Ok(Err(e)) => Action::Done(Err(e)),
+            Err(pending) => pending,
         }
     }
 
@@ -110,5 +123,9 @@ where
 
     fn handle_transport_error(&mut self, now: Timestamp, error: TransportError) {
         self.inner.handle_transport_error(now, error);
+    }
+
+    fn progress(&self) -> Option<WaitProgress<'_>> {
+        self.inner.progress()
     }
 }

@@ -16,37 +16,53 @@
 //!   finished: the result is handed over exactly once
 //! ```
 //!
-//! The contract: call [`poll`](Machine::poll) with the current time; on
-//! [`Action::Send`], send the request with its timeout and feed back exactly one
-//! of [`handle_response`](Machine::handle_response) or
-//! [`handle_transport_error`](Machine::handle_transport_error); on
-//! [`Action::WaitUntil`], poll again once that time has come (polling early is
-//! harmless: the machine answers with the same deadline); on [`Action::Done`],
-//! stop. Breaking the contract yields [`Error::Misuse`],
-//! never a panic.
+//! The contract:
+//!
+//! - Call [`poll`](Machine::poll) with the current time. It is always safe to
+//!   call: while an answer is awaited it returns [`Action::Awaiting`] and changes
+//!   nothing; before a deadline it returns the same [`Action::WaitUntil`]; so an
+//!   event loop may poll every machine on every wake-up.
+//! - On [`Action::Send`], send the request with its timeout, then feed back
+//!   exactly one of [`handle_response`](Machine::handle_response) or
+//!   [`handle_transport_error`](Machine::handle_transport_error).
+//! - On [`Action::WaitUntil`], poll again once that time has come.
+//! - On [`Action::Done`], stop: the result is handed over once; polling again
+//!   gives [`Error::Misuse`](crate::Error::Misuse).
+//! - Handing over an answer when none is awaited finishes the machine with
+//!   [`Error::Misuse`](crate::Error::Misuse). Nothing ever panics.
 //!
 //! Machines compose: [`Retry`] wraps one [`Exchange`](crate::Exchange);
-//! [`Paginate`] and [`WaitFor`] are built from `Retry`s; [`AndThen`] chains two
-//! and [`Map`] transforms an output.
+//! [`Paginate`], [`WaitFor`] and [`StartAndWait`] are built from `Retry`s;
+//! [`AndThen`] chains two and [`Map`] transforms an output. Every client call
+//! is reachable as a machine through [`Call::machine`](crate::Call::machine).
+//!
+//! [`run_blocking`] and [`run_async`] are the one drive loop the clients use.
 
 mod and_then;
+mod drive;
 mod paginate;
-mod retry;
+pub(crate) mod retry;
+mod start;
 mod wait;
 
 use std::time::Duration;
 
+pub use crate::call::CallMachine;
 pub use and_then::{AndThen, Map};
+pub use drive::{run_async, run_blocking};
 pub use paginate::{Paged, Paginate};
 pub use retry::{Retry, status_is_retryable, transport_failure_is_retryable};
+pub use start::StartAndWait;
 pub use wait::WaitFor;
 
 use crate::error::{Error, Operation};
+use crate::model::SandboxState;
 use crate::time::Timestamp;
 use crate::transport::{Request, Response, TransportError};
 
 /// One request the driver must send now.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Attempt {
     /// The request, complete with headers and body.
     pub request: Request,
@@ -68,8 +84,42 @@ pub enum Action<T> {
     Send(Attempt),
     /// Nothing to do until this time; then poll again.
     WaitUntil(Timestamp),
+    /// The answer to the last [`Send`](Action::Send) is still awaited; report it
+    /// with `handle_response` or `handle_transport_error`.
+    Awaiting,
     /// Finished, with this result. Polling again is misuse.
     Done(Result<T, Error>),
+}
+
+impl<T> Action<T> {
+    /// Splits off the result: `Ok(result)` for `Done`, else the same action
+    /// re-typed (it carries no result), for a composite machine to pass on.
+    // Actions travel by value everywhere; boxing this one would buy nothing.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn split<U>(self) -> Result<Result<T, Error>, Action<U>> {
+        match self {
+            Action::Done(result) => Ok(result),
+            Action::Send(attempt) => Err(Action::Send(attempt)),
+            Action::WaitUntil(t) => Err(Action::WaitUntil(t)),
+            Action::Awaiting => Err(Action::Awaiting),
+        }
+    }
+}
+
+/// How a wait for a sandbox state is going: what a progress display shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WaitProgress<'a> {
+    /// The sandbox waited on.
+    pub sandbox_id: &'a str,
+    /// The last state seen, if any.
+    pub state: Option<&'a SandboxState>,
+    /// The state wanted.
+    pub target: &'a SandboxState,
+    /// When the wait started (once it has).
+    pub started: Option<Timestamp>,
+    /// When the wait gives up (once it has started).
+    pub deadline: Option<Timestamp>,
 }
 
 /// An operation as a pure state machine. See the [module docs](self) for the
@@ -78,7 +128,7 @@ pub trait Machine {
     /// What the operation produces.
     type Output;
 
-    /// Says what to do next, given the current time.
+    /// Says what to do next, given the current time. Always safe to call.
     fn poll(&mut self, now: Timestamp) -> Action<Self::Output>;
 
     /// Reports the answer to the last [`Action::Send`].
@@ -86,6 +136,12 @@ pub trait Machine {
 
     /// Reports that the last [`Action::Send`] got no answer.
     fn handle_transport_error(&mut self, now: Timestamp, error: TransportError);
+
+    /// How a wait for a sandbox is going, for machines that wait (and those
+    /// built on them); `None` otherwise.
+    fn progress(&self) -> Option<WaitProgress<'_>> {
+        None
+    }
 }
 
 impl<M: Machine + ?Sized> Machine for Box<M> {
@@ -102,15 +158,19 @@ impl<M: Machine + ?Sized> Machine for Box<M> {
     fn handle_transport_error(&mut self, now: Timestamp, error: TransportError) {
         (**self).handle_transport_error(now, error)
     }
+
+    fn progress(&self) -> Option<WaitProgress<'_>> {
+        (**self).progress()
+    }
 }
 
 /// Misuse messages, shared by every machine.
 pub(crate) mod misuse {
-    pub(crate) const POLL_WHILE_AWAITING: &str =
-        "poll called while the answer to a Send is still awaited";
     pub(crate) const UNEXPECTED_ANSWER: &str =
         "handle_response or handle_transport_error called without an outstanding Send";
     pub(crate) const POLL_AFTER_DONE: &str = "poll called after Done";
+    pub(crate) const AWAITING_IN_DRIVER: &str =
+        "the machine awaited an answer the drive loop had already delivered";
 }
 
 /// A finished machine's result, handed over exactly once.

@@ -1,8 +1,10 @@
-//! [`Paginate`]: every page of a listing, stitched in order.
+//! [`Paginate`]: every page of a listing, stitched in order, within limits.
+
+use std::collections::HashSet;
 
 use super::{Action, Machine, Outcome, Retry};
-use crate::config::Config;
-use crate::error::Error;
+use crate::config::{Config, PaginationLimits};
+use crate::error::{DecodeError, Error, Limit};
 use crate::exchange::Exchange;
 use crate::model::{Snapshot, SnapshotList};
 use crate::ops::ListSnapshots;
@@ -15,10 +17,17 @@ pub trait Paged: Exchange + Sized {
     type Item;
     /// The same listing at another page.
     fn at_page(&self, page: u64) -> Self;
-    /// The page this request asks for.
+    /// The page this request asks for (from 1).
     fn page(&self) -> u64;
+    /// How many items a page holds at most.
+    fn page_size(&self) -> u64;
     /// Splits a page into its items and the total across all pages.
     fn split(page: Self::Output) -> (Vec<Self::Item>, u64);
+    /// An item's unique id (repeats are dropped; a page of nothing but
+    /// repeats stops the walk).
+    fn item_id(item: &Self::Item) -> &str;
+    /// Puts the collected items back into one answer.
+    fn assemble(items: Vec<Self::Item>, total: u64) -> Self::Output;
 }
 
 impl Paged for ListSnapshots {
@@ -32,22 +41,46 @@ impl Paged for ListSnapshots {
         self.page
     }
 
+    fn page_size(&self) -> u64 {
+        self.page_size
+    }
+
     fn split(page: SnapshotList) -> (Vec<Snapshot>, u64) {
         (page.items, page.total_items)
+    }
+
+    fn item_id(item: &Snapshot) -> &str {
+        &item.id
+    }
+
+    fn assemble(items: Vec<Snapshot>, total: u64) -> SnapshotList {
+        SnapshotList::new(items, total)
     }
 }
 
 /// Fetches pages from the requested one on, each under [`Retry`], until
-/// `total_items` items are collected or a page comes back empty (so a server that
-/// overstates its total cannot keep us looping). One total deadline covers all
-/// pages.
+/// `total_items` items are collected or a page comes back empty. One total
+/// deadline covers all pages.
+///
+/// A server cannot make it loop or grow without bound:
+///
+/// - it stops with [`Error::LimitReached`] after
+///   [`PaginationLimits::max_pages`] pages, or as soon as a page reports more
+///   than [`PaginationLimits::max_items`] items in all;
+/// - a page holding more items than were asked for, or more than its
+///   `total_items` allows, is a [`Error::Decode`] error;
+/// - items seen on an earlier page are dropped (a listing shifted by a new
+///   snapshot repeats one), and a page of nothing but repeats is a
+///   [`Error::Decode`] error: the server is not advancing.
 pub struct Paginate<P: Paged> {
     config: Config,
     current: Retry<P>,
     items: Vec<P::Item>,
+    seen: HashSet<String>,
+    pages: u64,
     started: bool,
     deadline: Option<Timestamp>,
-    finished: Option<Outcome<(Vec<P::Item>, u64)>>,
+    finished: Option<Outcome<P::Output>>,
 }
 
 impl<P: Paged> Paginate<P> {
@@ -57,28 +90,96 @@ impl<P: Paged> Paginate<P> {
             current: Retry::new(listing, config),
             config: config.clone(),
             items: Vec::new(),
+            seen: HashSet::new(),
+            pages: 0,
             started: false,
             deadline: None,
             finished: None,
         }
     }
-}
 
-impl Paginate<ListSnapshots> {
-    /// Walks a snapshot listing and returns one [`SnapshotList`].
-    pub fn snapshots(
-        listing: ListSnapshots,
-        config: &Config,
-    ) -> impl Machine<Output = SnapshotList> {
-        super::Map::new(Paginate::new(listing, config), |(items, total_items)| {
-            SnapshotList { items, total_items }
-        })
+    fn limits(&self) -> &PaginationLimits {
+        self.config.pagination()
+    }
+
+    /// Takes in one page; `Some(result)` when the walk is over.
+    fn absorb(&mut self, page: P::Output) -> Option<Result<P::Output, Error>> {
+        let listing = self.current.exchange();
+        let (number, size) = (listing.page(), listing.page_size());
+        let (items, total) = P::split(page);
+        self.pages += 1;
+        let held = items.len() as u64;
+        let first = number.saturating_sub(1).saturating_mul(size);
+        if held > size {
+            return Some(Err(self.bad_page(
+                "items",
+                format!("page {number} holds {held} items, more than the {size} asked for"),
+            )));
+        }
+        if held > 0 && total < first.saturating_add(held) {
+            return Some(Err(self.bad_page(
+                "total_items",
+                format!(
+                    "page {number} holds items {} to {}, but total_items says there are {total}",
+                    first + 1,
+                    first + held
+                ),
+            )));
+        }
+        let limits = *self.limits();
+        if total > limits.max_items {
+            return Some(Err(self.limit(Limit::Items(limits.max_items), total)));
+        }
+        let before = self.items.len();
+        for item in items {
+            if self.seen.insert(P::item_id(&item).to_owned()) {
+                self.items.push(item);
+            }
+        }
+        if held > 0 && self.items.len() == before {
+            return Some(Err(self.bad_page(
+                "items",
+                format!(
+                    "page {number} repeats only snapshots of earlier pages: the server is not advancing"
+                ),
+            )));
+        }
+        if self.items.len() as u64 > limits.max_items {
+            return Some(Err(self.limit(Limit::Items(limits.max_items), total)));
+        }
+        if held == 0 || self.items.len() as u64 >= total {
+            let items = std::mem::take(&mut self.items);
+            return Some(Ok(P::assemble(items, total)));
+        }
+        if self.pages >= limits.max_pages {
+            return Some(Err(self.limit(Limit::Pages(limits.max_pages), total)));
+        }
+        None
+    }
+
+    fn bad_page(&self, field: &str, reason: String) -> Error {
+        DecodeError {
+            operation: P::OPERATION,
+            field: field.to_owned(),
+            reason,
+            excerpt: String::new(),
+        }
+        .into()
+    }
+
+    fn limit(&self, limit: Limit, total_items: u64) -> Error {
+        Error::LimitReached {
+            operation: P::OPERATION,
+            limit,
+            pages: self.pages,
+            items: self.items.len() as u64,
+            total_items,
+        }
     }
 }
 
 impl<P: Paged> Machine for Paginate<P> {
-    /// All items, and the server's last reported total.
-    type Output = (Vec<P::Item>, u64);
+    type Output = P::Output;
 
     fn poll(&mut self, now: Timestamp) -> Action<Self::Output> {
         if let Some(outcome) = &mut self.finished {
@@ -89,20 +190,16 @@ impl<P: Paged> Machine for Paginate<P> {
             self.deadline = self.config.retry().total_deadline.map(|d| now + d);
         }
         loop {
-            let page = match self.current.poll(now) {
-                Action::Done(Ok(page)) => page,
-                Action::Done(Err(e)) => {
+            let page = match self.current.poll(now).split() {
+                Ok(Ok(page)) => page,
+                Ok(Err(e)) => {
                     self.finished = Some(Outcome::new(Err(e)));
                     return self.poll(now);
                 }
-                other @ (Action::Send(_) | Action::WaitUntil(_)) => return other.map_done(),
+                Err(pending) => return pending,
             };
-            let (mut items, total) = P::split(page);
-            let empty = items.is_empty();
-            self.items.append(&mut items);
-            if empty || self.items.len() as u64 >= total {
-                let items = std::mem::take(&mut self.items);
-                self.finished = Some(Outcome::new(Ok((items, total))));
+            if let Some(result) = self.absorb(page) {
+                self.finished = Some(Outcome::new(result));
                 return self.poll(now);
             }
             let next = self.current.exchange().page().saturating_add(1);
@@ -117,19 +214,5 @@ impl<P: Paged> Machine for Paginate<P> {
 
     fn handle_transport_error(&mut self, now: Timestamp, error: TransportError) {
         self.current.handle_transport_error(now, error);
-    }
-}
-
-impl<T> Action<T> {
-    /// Re-types a `Send` or `WaitUntil` (which carry no result).
-    ///
-    /// `Done` has no meaningful conversion and becomes misuse; callers only use
-    /// this on the other two variants.
-    pub(crate) fn map_done<U>(self) -> Action<U> {
-        match self {
-            Action::Send(attempt) => Action::Send(attempt),
-            Action::WaitUntil(t) => Action::WaitUntil(t),
-            Action::Done(_) => Action::Done(Err(Error::Misuse(super::misuse::POLL_AFTER_DONE))),
-        }
     }
 }

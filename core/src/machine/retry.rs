@@ -39,6 +39,11 @@ pub fn transport_failure_is_retryable(error: &TransportError, idempotent: bool) 
 /// backoff; the policy's total deadline caps everything (a wait that would pass
 /// it ends the operation with [`Error::DeadlineExceeded`] at once, rather than
 /// sleeping first).
+///
+/// When an earlier attempt may have acted on the server (it timed out, or got a
+/// 502 or 504), an answer that says the work is already done settles the call
+/// (see [`Exchange::settled_by_earlier_attempt`]): a retried delete that finds
+/// nothing to delete reports [`Deletion::AlreadyDeleted`](crate::Deletion).
 pub struct Retry<E: Exchange> {
     exchange: E,
     config: Config,
@@ -46,6 +51,8 @@ pub struct Retry<E: Exchange> {
     attempts: u32,
     deadline: Option<Timestamp>,
     deadline_set: bool,
+    /// Whether an earlier attempt may have reached the server and acted.
+    earlier_may_have_acted: bool,
     jitter: SplitMix64,
 }
 
@@ -67,6 +74,7 @@ impl<E: Exchange> Retry<E> {
             attempts: 0,
             deadline: None,
             deadline_set: false,
+            earlier_may_have_acted: false,
         }
     }
 
@@ -103,7 +111,7 @@ impl<E: Exchange> Retry<E> {
             timeout,
             number: self.attempts,
             operation: E::OPERATION,
-            route: E::ROUTE,
+            route: self.exchange.route().template,
         })
     }
 
@@ -112,6 +120,7 @@ impl<E: Exchange> Retry<E> {
     }
 
     fn failed(&mut self, now: Timestamp, error: Error) {
+        self.earlier_may_have_acted |= may_have_acted(&error);
         if !error.is_retryable() || self.attempts >= self.policy().max_attempts {
             return self.finish(Err(error));
         }
@@ -120,16 +129,16 @@ impl<E: Exchange> Retry<E> {
             None => self.backoff(),
         };
         let resume_at = now + delay;
-        if let Some(deadline) = self.deadline {
-            if resume_at >= deadline {
-                let total = self.policy().total_deadline.unwrap_or(Duration::MAX);
-                return self.finish(Err(Error::DeadlineExceeded {
-                    operation: E::OPERATION,
-                    deadline: total,
-                    attempts: self.attempts,
-                    last: Box::new(error),
-                }));
-            }
+        if let Some(deadline) = self.deadline
+            && resume_at >= deadline
+        {
+            let total = self.policy().total_deadline.unwrap_or(Duration::MAX);
+            return self.finish(Err(Error::DeadlineExceeded {
+                operation: E::OPERATION,
+                deadline: total,
+                attempts: self.attempts,
+                last: Box::new(error),
+            }));
         }
         self.state = State::Backoff(resume_at);
     }
@@ -166,12 +175,7 @@ impl<E: Exchange> Machine for Retry<E> {
             State::Ready => self.send(now),
             State::Backoff(until) if now < *until => Action::WaitUntil(*until),
             State::Backoff(_) => self.send(now),
-            State::InFlight => {
-                self.state = State::Finished(Outcome::new(Err(Error::Misuse(
-                    misuse::POLL_WHILE_AWAITING,
-                ))));
-                self.poll(now)
-            }
+            State::InFlight => Action::Awaiting,
             State::Finished(outcome) => outcome.take(),
         }
     }
@@ -179,6 +183,11 @@ impl<E: Exchange> Machine for Retry<E> {
     fn handle_response(&mut self, now: Timestamp, response: Response) {
         if !matches!(self.state, State::InFlight) {
             return self.finish(Err(Error::Misuse(misuse::UNEXPECTED_ANSWER)));
+        }
+        if self.earlier_may_have_acted
+            && let Some(output) = self.exchange.settled_by_earlier_attempt(response.status())
+        {
+            return self.finish(Ok(output));
         }
         match self.exchange.parse(response) {
             Ok(output) => self.finish(Ok(output)),
@@ -192,6 +201,15 @@ impl<E: Exchange> Machine for Retry<E> {
         }
         let error = self.exchange.transport_error(error);
         self.failed(now, error);
+    }
+}
+
+/// Whether the server may have acted on the request that failed so: 429 and 503
+/// say it did not, and so does a request that never left.
+fn may_have_acted(error: &Error) -> bool {
+    match error {
+        Error::Api(api) => !matches!(api.status.as_u16(), 429 | 503),
+        other => other.may_have_reached_server(),
     }
 }
 

@@ -1,8 +1,9 @@
 //! [`WaitFor`]: poll a sandbox's status until it reaches a state.
 
-use super::{Action, Machine, Outcome, Retry, misuse};
+use super::{Action, Machine, Outcome, Retry, WaitProgress, misuse};
 use crate::config::Config;
 use crate::error::{Error, Operation};
+use crate::model::SandboxRef;
 use crate::model::{Sandbox, SandboxState};
 use crate::ops::GetSandbox;
 use crate::time::Timestamp;
@@ -37,9 +38,9 @@ enum State {
 }
 
 impl WaitFor {
-    /// Waits for `sandbox_id` to be in `target`, checking at once.
-    pub fn new(sandbox_id: impl Into<String>, target: SandboxState, config: &Config) -> Self {
-        let sandbox_id = sandbox_id.into();
+    /// Waits for `sandbox` (an id or a [`Sandbox`]) to be in `target`, checking at once.
+    pub fn new(sandbox: impl SandboxRef, target: SandboxState, config: &Config) -> Self {
+        let sandbox_id = sandbox.sandbox_id().to_owned();
         WaitFor {
             state: State::Start { delay_first: false },
             config: config.clone(),
@@ -59,7 +60,7 @@ impl WaitFor {
         operation: Operation,
         config: &Config,
     ) -> Self {
-        let mut wait = WaitFor::new(sandbox.id.clone(), target, config);
+        let mut wait = WaitFor::new(&sandbox, target, config);
         wait.operation = operation;
         wait.last_seen = Some(sandbox.state.clone());
         wait.state = match wait.verdict(sandbox) {
@@ -96,10 +97,7 @@ impl WaitFor {
         Error::WaitTimedOut {
             operation: self.operation,
             sandbox_id: self.sandbox_id.clone(),
-            state: self
-                .last_seen
-                .clone()
-                .unwrap_or_else(|| SandboxState::Unknown(String::new())),
+            state: self.last_seen.clone(),
             target: self.target.clone(),
             waited: now.saturating_duration_since(self.started.unwrap_or(now)),
         }
@@ -133,8 +131,8 @@ impl Machine for WaitFor {
                 self.state = State::Check(Box::new(check));
                 self.poll(now)
             }
-            State::Check(check) => match check.poll(now) {
-                Action::Done(Ok(sandbox)) => {
+            State::Check(check) => match check.poll(now).split() {
+                Ok(Ok(sandbox)) => {
                     self.last_seen = Some(sandbox.state.clone());
                     match self.verdict(sandbox) {
                         Some(result) => self.finish(now, result),
@@ -150,12 +148,12 @@ impl Machine for WaitFor {
                     }
                 }
                 // The status poll's retries ran into the wait's own deadline.
-                Action::Done(Err(Error::DeadlineExceeded { .. })) => {
+                Ok(Err(Error::DeadlineExceeded { .. })) => {
                     let error = self.timed_out(now);
                     self.finish(now, Err(error))
                 }
-                Action::Done(Err(e)) => self.finish(now, Err(e)),
-                other => other.map_done(),
+                Ok(Err(e)) => self.finish(now, Err(e)),
+                Err(pending) => pending,
             },
         }
     }
@@ -178,5 +176,15 @@ impl Machine for WaitFor {
                     State::Finished(Outcome::new(Err(Error::Misuse(misuse::UNEXPECTED_ANSWER))))
             }
         }
+    }
+
+    fn progress(&self) -> Option<WaitProgress<'_>> {
+        Some(WaitProgress {
+            sandbox_id: &self.sandbox_id,
+            state: self.last_seen.as_ref(),
+            target: &self.target,
+            started: self.started,
+            deadline: self.started.map(|_| self.deadline()),
+        })
     }
 }

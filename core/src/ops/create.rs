@@ -1,24 +1,24 @@
 //! `POST /v1/sandbox/{sandbox_id}/snapshot/create`: snapshot a running sandbox.
 
-use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use super::SandboxRef;
 use crate::error::Operation;
 use crate::exchange::Exchange;
-use crate::model::{FieldProblem, Snapshot};
-use crate::validate;
+use crate::model::SandboxRef;
+use crate::model::{FieldProblem, Snapshot, decode_json};
 
 /// Snapshot a running sandbox; it keeps running unless `kill_sandbox_after` is set.
 ///
 /// ```
 /// # use leap0_core::{CreateSnapshot, Config, Exchange};
 /// let op = CreateSnapshot::new("sb-1").name("warm");
-/// let request = op.request(&Config::new("key").unwrap()).unwrap();
+/// let request = op.request(&Config::new("key")?)?;
 /// assert_eq!(request.uri(), "https://api.leap0.dev/v1/sandbox/sb-1/snapshot/create");
 /// assert_eq!(request.body(), br#"{"name":"warm"}"#);
+/// # Ok::<(), leap0_core::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CreateSnapshot {
     /// The sandbox to snapshot.
     pub sandbox_id: String,
@@ -62,13 +62,10 @@ impl<T: SandboxRef> From<T> for CreateSnapshot {
 impl Exchange for CreateSnapshot {
     type Output = Snapshot;
     const OPERATION: Operation = Operation::CreateSnapshot;
-    const METHOD: Method = Method::POST;
-    const ROUTE: &'static str = "/v1/sandbox/{sandbox_id}/snapshot/create";
-    const SUCCESS: StatusCode = StatusCode::CREATED;
+    type PathParams<'a> = [&'a str; 1];
 
-    fn path(&self) -> Result<String, FieldProblem> {
-        let id = validate::path_segment("sandbox_id", &self.sandbox_id)?;
-        Ok(format!("/v1/sandbox/{id}/snapshot/create"))
+    fn path_params(&self) -> [&str; 1] {
+        [&self.sandbox_id]
     }
 
     fn body(&self) -> Result<Option<Vec<u8>>, FieldProblem> {
@@ -76,6 +73,6 @@ impl Exchange for CreateSnapshot {
     }
 
     fn decode(&self, body: &[u8]) -> Result<Snapshot, FieldProblem> {
-        super::snapshot_from(body)
+        decode_json(body)
     }
 }

@@ -1,16 +1,19 @@
 //! `DELETE /v1/snapshot/{snapshot_id}`: delete a stored snapshot.
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::SnapshotRef;
 use crate::error::Operation;
 use crate::exchange::Exchange;
-use crate::model::FieldProblem;
-use crate::validate;
+use crate::model::SnapshotRef;
+use crate::model::{Deletion, FieldProblem};
 
 /// Delete a snapshot. Fails with a conflict while a sandbox restored from it runs.
+///
+/// A retried delete whose earlier attempt may have reached the server, and
+/// which then gets a 404, succeeds with [`Deletion::AlreadyDeleted`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DeleteSnapshot {
     /// The snapshot to delete.
     pub snapshot_id: String,
@@ -32,19 +35,20 @@ impl<T: SnapshotRef> From<T> for DeleteSnapshot {
 }
 
 impl Exchange for DeleteSnapshot {
-    type Output = ();
+    type Output = Deletion;
     const OPERATION: Operation = Operation::DeleteSnapshot;
-    const METHOD: Method = Method::DELETE;
-    const ROUTE: &'static str = "/v1/snapshot/{snapshot_id}";
-    const SUCCESS: StatusCode = StatusCode::NO_CONTENT;
+    type PathParams<'a> = [&'a str; 1];
 
-    fn path(&self) -> Result<String, FieldProblem> {
-        let id = validate::path_segment("snapshot_id", &self.snapshot_id)?;
-        Ok(format!("/v1/snapshot/{id}"))
+    fn path_params(&self) -> [&str; 1] {
+        [&self.snapshot_id]
     }
 
     /// A 204 has no body; whatever a server sends anyway is ignored.
-    fn decode(&self, _body: &[u8]) -> Result<(), FieldProblem> {
-        Ok(())
+    fn decode(&self, _body: &[u8]) -> Result<Deletion, FieldProblem> {
+        Ok(Deletion::Deleted)
+    }
+
+    fn settled_by_earlier_attempt(&self, status: StatusCode) -> Option<Deletion> {
+        super::already_deleted(status)
     }
 }

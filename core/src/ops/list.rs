@@ -3,12 +3,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Operation;
-use crate::exchange::{Exchange, json};
-use crate::model::{FieldProblem, SnapshotList};
+use crate::exchange::Exchange;
+use crate::model::{FieldProblem, SnapshotList, decode_json};
 use crate::validate;
 
 /// The field snapshots are sorted by.
@@ -60,10 +59,10 @@ impl FromStr for SortBy {
         match s {
             "created_at" => Ok(SortBy::CreatedAt),
             "template_id" => Ok(SortBy::TemplateId),
-            other => Err(FieldProblem {
-                field: "sort".into(),
-                reason: format!("must be created_at or template_id, got {other:?}"),
-            }),
+            other => Err(FieldProblem::new(
+                "sort",
+                format!("must be created_at or template_id, got {other:?}"),
+            )),
         }
     }
 }
@@ -75,10 +74,10 @@ impl FromStr for OrderBy {
         match s {
             "asc" => Ok(OrderBy::Asc),
             "desc" => Ok(OrderBy::Desc),
-            other => Err(FieldProblem {
-                field: "order_by".into(),
-                reason: format!("must be asc or desc, got {other:?}"),
-            }),
+            other => Err(FieldProblem::new(
+                "order_by",
+                format!("must be asc or desc, got {other:?}"),
+            )),
         }
     }
 }
@@ -99,15 +98,18 @@ impl fmt::Display for OrderBy {
 /// official SDK does.
 ///
 /// ```
-/// # use leap0_core::{ListSnapshots, Config, Exchange};
-/// let request = ListSnapshots::default().request(&Config::new("key").unwrap()).unwrap();
+/// # use leap0_core::{ListSnapshots, Config, Exchange, OrderBy};
+/// let listing = ListSnapshots::default().query("warm").order_by(OrderBy::Asc).page_size(50);
+/// let request = listing.request(&Config::new("key")?)?;
 /// assert_eq!(
-///     request.uri().path_and_query().unwrap(),
-///     "/v1/snapshots?query=&sort=created_at&order-by=desc&page=1&page-size=20"
+///     request.uri().path_and_query().map(|p| p.as_str()),
+///     Some("/v1/snapshots?query=warm&sort=created_at&order-by=asc&page=1&page-size=50")
 /// );
+/// # Ok::<(), leap0_core::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct ListSnapshots {
     /// Filter on the snapshot name (at most 64 characters).
     pub query: String,
@@ -134,24 +136,49 @@ impl Default for ListSnapshots {
 }
 
 impl ListSnapshots {
+    /// Filters on the snapshot name.
+    pub fn query(mut self, query: impl Into<String>) -> Self {
+        self.query = query.into();
+        self
+    }
+
+    /// Sorts by `sort`.
+    pub fn sort(mut self, sort: SortBy) -> Self {
+        self.sort = sort;
+        self
+    }
+
+    /// Sorts in `order`.
+    pub fn order_by(mut self, order: OrderBy) -> Self {
+        self.order_by = order;
+        self
+    }
+
+    /// Asks for page `page` (from 1).
+    pub fn page(mut self, page: u64) -> Self {
+        self.page = page;
+        self
+    }
+
+    /// Asks for `size` items per page (1 to 100).
+    pub fn page_size(mut self, size: u64) -> Self {
+        self.page_size = size;
+        self
+    }
+
     /// The same listing, at another page.
     pub fn at_page(&self, page: u64) -> Self {
-        ListSnapshots {
-            page,
-            ..self.clone()
-        }
+        self.clone().page(page)
     }
 }
 
 impl Exchange for ListSnapshots {
     type Output = SnapshotList;
     const OPERATION: Operation = Operation::ListSnapshots;
-    const METHOD: Method = Method::GET;
-    const ROUTE: &'static str = "/v1/snapshots";
-    const SUCCESS: StatusCode = StatusCode::OK;
+    type PathParams<'a> = [&'a str; 0];
 
-    fn path(&self) -> Result<String, FieldProblem> {
-        Ok(Self::ROUTE.to_owned())
+    fn path_params(&self) -> [&str; 0] {
+        []
     }
 
     fn query(&self) -> Result<Option<String>, FieldProblem> {
@@ -169,6 +196,6 @@ impl Exchange for ListSnapshots {
     }
 
     fn decode(&self, body: &[u8]) -> Result<SnapshotList, FieldProblem> {
-        SnapshotList::from_json(json(body)?)
+        decode_json(body)
     }
 }

@@ -1,4 +1,5 @@
-//! Layer A operations, one file each: inputs, request parts, response decoding.
+//! Layer A operations, one file each: inputs, path parameters, body, decoding.
+//! Their routes are in the [route table](crate::route).
 
 /// The constructor, shared builder methods and conversions of resume and restore.
 macro_rules! start_from_snapshot {
@@ -59,69 +60,14 @@ pub use list::{ListSnapshots, OrderBy, SortBy};
 pub use pause::PauseSandbox;
 pub use restore::RestoreSnapshot;
 pub use resume::ResumeSnapshot;
-pub use sandbox::{CreateSandbox, GetSandbox};
+pub use sandbox::{CreateSandbox, DeleteSandbox, GetSandbox};
 
-use crate::model::{FieldProblem, Sandbox, Snapshot};
+use crate::model::FieldProblem;
 
-/// Something that names a sandbox: an id, or a sandbox object.
-pub trait SandboxRef {
-    /// The sandbox's id.
-    fn sandbox_id(&self) -> &str;
-}
-
-/// Something that names a snapshot by id: an id, or a snapshot object.
-pub trait SnapshotRef {
-    /// The snapshot's id.
-    fn snapshot_id(&self) -> &str;
-}
-
-impl SandboxRef for str {
-    fn sandbox_id(&self) -> &str {
-        self
-    }
-}
-impl SandboxRef for String {
-    fn sandbox_id(&self) -> &str {
-        self
-    }
-}
-impl SandboxRef for Sandbox {
-    fn sandbox_id(&self) -> &str {
-        &self.id
-    }
-}
-impl<T: SandboxRef + ?Sized> SandboxRef for &T {
-    fn sandbox_id(&self) -> &str {
-        (**self).sandbox_id()
-    }
-}
-impl SnapshotRef for str {
-    fn snapshot_id(&self) -> &str {
-        self
-    }
-}
-impl SnapshotRef for String {
-    fn snapshot_id(&self) -> &str {
-        self
-    }
-}
-impl SnapshotRef for Snapshot {
-    fn snapshot_id(&self) -> &str {
-        &self.id
-    }
-}
-impl<T: SnapshotRef + ?Sized> SnapshotRef for &T {
-    fn snapshot_id(&self) -> &str {
-        (**self).snapshot_id()
-    }
-}
-
-fn snapshot_from(body: &[u8]) -> Result<Snapshot, FieldProblem> {
-    Snapshot::from_json(crate::exchange::json(body)?)
-}
-
-fn sandbox_from(body: &[u8]) -> Result<Sandbox, FieldProblem> {
-    Sandbox::from_json(crate::exchange::json(body)?)
+/// A delete's answer to a 404 after an earlier attempt may have acted: the
+/// earlier attempt deleted it.
+fn already_deleted(status: http::StatusCode) -> Option<crate::model::Deletion> {
+    (status == http::StatusCode::NOT_FOUND).then_some(crate::model::Deletion::AlreadyDeleted)
 }
 
 /// The body of create and pause: `{}`, `{"name"}`, plus `kill_sandbox_after` when set.

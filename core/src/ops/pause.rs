@@ -1,16 +1,15 @@
 //! `POST /v1/sandbox/{sandbox_id}/snapshot/pause`: snapshot a sandbox and stop it.
 
-use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use super::SandboxRef;
 use crate::error::Operation;
 use crate::exchange::Exchange;
-use crate::model::{FieldProblem, Snapshot};
-use crate::validate;
+use crate::model::SandboxRef;
+use crate::model::{FieldProblem, Snapshot, decode_json};
 
 /// Pause a running sandbox into a snapshot; the sandbox is stopped afterwards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PauseSandbox {
     /// The sandbox to pause.
     pub sandbox_id: String,
@@ -44,13 +43,10 @@ impl<T: SandboxRef> From<T> for PauseSandbox {
 impl Exchange for PauseSandbox {
     type Output = Snapshot;
     const OPERATION: Operation = Operation::PauseSandbox;
-    const METHOD: Method = Method::POST;
-    const ROUTE: &'static str = "/v1/sandbox/{sandbox_id}/snapshot/pause";
-    const SUCCESS: StatusCode = StatusCode::CREATED;
+    type PathParams<'a> = [&'a str; 1];
 
-    fn path(&self) -> Result<String, FieldProblem> {
-        let id = validate::path_segment("sandbox_id", &self.sandbox_id)?;
-        Ok(format!("/v1/sandbox/{id}/snapshot/pause"))
+    fn path_params(&self) -> [&str; 1] {
+        [&self.sandbox_id]
     }
 
     fn body(&self) -> Result<Option<Vec<u8>>, FieldProblem> {
@@ -58,6 +54,6 @@ impl Exchange for PauseSandbox {
     }
 
     fn decode(&self, body: &[u8]) -> Result<Snapshot, FieldProblem> {
-        super::snapshot_from(body)
+        decode_json(body)
     }
 }

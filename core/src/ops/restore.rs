@@ -1,18 +1,18 @@
 //! `POST /v1/snapshot/restore`: start a new sandbox from a snapshot (timeout in seconds).
 
-use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::{RestoreBody, StartTimeout};
 use crate::error::Operation;
 use crate::exchange::Exchange;
-use crate::model::{FieldProblem, NetworkPolicy, Sandbox};
+use crate::model::{FieldProblem, MissingState, NetworkPolicy, Sandbox, decode_sandbox};
 
 /// Restore a snapshot into a new sandbox (the newer route; `timeout` is in **seconds**).
 ///
 /// `auto_pause` is always sent; `timeout` (1 to 28800 seconds) and `network_policy` only
 /// when set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RestoreSnapshot {
     /// Name of the snapshot to resume.
     pub snapshot_name: String,
@@ -40,12 +40,10 @@ impl RestoreSnapshot {
 impl Exchange for RestoreSnapshot {
     type Output = Sandbox;
     const OPERATION: Operation = Operation::RestoreSnapshot;
-    const METHOD: Method = Method::POST;
-    const ROUTE: &'static str = "/v1/snapshot/restore";
-    const SUCCESS: StatusCode = StatusCode::CREATED;
+    type PathParams<'a> = [&'a str; 0];
 
-    fn path(&self) -> Result<String, FieldProblem> {
-        Ok(Self::ROUTE.to_owned())
+    fn path_params(&self) -> [&str; 0] {
+        []
     }
 
     fn body(&self) -> Result<Option<Vec<u8>>, FieldProblem> {
@@ -58,6 +56,6 @@ impl Exchange for RestoreSnapshot {
     }
 
     fn decode(&self, body: &[u8]) -> Result<Sandbox, FieldProblem> {
-        super::sandbox_from(body)
+        decode_sandbox(body, MissingState::Starting)
     }
 }

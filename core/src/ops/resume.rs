@@ -1,18 +1,18 @@
 //! `POST /v1/snapshot/resume`: start a new sandbox from a snapshot (timeout in minutes).
 
-use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::{RestoreBody, StartTimeout};
 use crate::error::Operation;
 use crate::exchange::Exchange;
-use crate::model::{FieldProblem, NetworkPolicy, Sandbox};
+use crate::model::{FieldProblem, MissingState, NetworkPolicy, Sandbox, decode_sandbox};
 
 /// Resume a snapshot into a new sandbox (the seed SDK's `resume`).
 ///
 /// `auto_pause` is always sent; `timeout_min` (1 to 480) and `network_policy` only
 /// when set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ResumeSnapshot {
     /// Name of the snapshot to resume.
     pub snapshot_name: String,
@@ -40,12 +40,10 @@ impl ResumeSnapshot {
 impl Exchange for ResumeSnapshot {
     type Output = Sandbox;
     const OPERATION: Operation = Operation::ResumeSnapshot;
-    const METHOD: Method = Method::POST;
-    const ROUTE: &'static str = "/v1/snapshot/resume";
-    const SUCCESS: StatusCode = StatusCode::CREATED;
+    type PathParams<'a> = [&'a str; 0];
 
-    fn path(&self) -> Result<String, FieldProblem> {
-        Ok(Self::ROUTE.to_owned())
+    fn path_params(&self) -> [&str; 0] {
+        []
     }
 
     fn body(&self) -> Result<Option<Vec<u8>>, FieldProblem> {
@@ -58,6 +56,6 @@ impl Exchange for ResumeSnapshot {
     }
 
     fn decode(&self, body: &[u8]) -> Result<Sandbox, FieldProblem> {
-        super::sandbox_from(body)
+        decode_sandbox(body, MissingState::Starting)
     }
 }

@@ -1,17 +1,19 @@
-//! The two sandbox routes the snapshot workflows need: status (for waiting) and
-//! create (to have something to snapshot).
+//! The sandbox routes the snapshot workflows need: status (for waiting), create
+//! (to have something to snapshot) and delete (to clean up).
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::SandboxRef;
 use crate::error::Operation;
 use crate::exchange::{Exchange, to_json};
-use crate::model::{FieldProblem, NetworkPolicy, Sandbox};
+use crate::model::SandboxRef;
+use crate::model::{Deletion, FieldProblem, MissingState, NetworkPolicy, Sandbox, decode_sandbox};
 use crate::validate;
 
-/// `GET /v1/sandbox/{sandbox_id}/`: a sandbox's current status.
+/// `GET /v1/sandbox/{sandbox_id}/`: a sandbox's current status. An answer
+/// without a `state` is a decode error (waiting depends on it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct GetSandbox {
     /// The sandbox to look at.
     pub sandbox_id: String,
@@ -35,22 +37,20 @@ impl<T: SandboxRef> From<T> for GetSandbox {
 impl Exchange for GetSandbox {
     type Output = Sandbox;
     const OPERATION: Operation = Operation::GetSandbox;
-    const METHOD: Method = Method::GET;
-    const ROUTE: &'static str = "/v1/sandbox/{sandbox_id}/";
-    const SUCCESS: StatusCode = StatusCode::OK;
+    type PathParams<'a> = [&'a str; 1];
 
-    fn path(&self) -> Result<String, FieldProblem> {
-        let id = validate::path_segment("sandbox_id", &self.sandbox_id)?;
-        Ok(format!("/v1/sandbox/{id}/"))
+    fn path_params(&self) -> [&str; 1] {
+        [&self.sandbox_id]
     }
 
     fn decode(&self, body: &[u8]) -> Result<Sandbox, FieldProblem> {
-        super::sandbox_from(body)
+        decode_sandbox(body, MissingState::Required)
     }
 }
 
 /// `POST /v1/sandbox/`: start a sandbox from a template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CreateSandbox {
     /// The template to start from.
     pub template_name: String,
@@ -83,25 +83,50 @@ impl CreateSandbox {
             network_policy: None,
         }
     }
+
+    /// Virtual CPUs (1 to 8).
+    pub fn vcpu(mut self, vcpu: u64) -> Self {
+        self.vcpu = Some(vcpu);
+        self
+    }
+
+    /// Memory in MiB (512 to 8192, even).
+    pub fn memory(mut self, mib: u64) -> Self {
+        self.memory = Some(mib);
+        self
+    }
+
+    /// Timeout in seconds (1 to 28800).
+    pub fn timeout(mut self, seconds: u64) -> Self {
+        self.timeout = Some(seconds);
+        self
+    }
+
+    /// Pause into a snapshot on timeout.
+    pub fn auto_pause(mut self, auto_pause: bool) -> Self {
+        self.auto_pause = auto_pause;
+        self
+    }
+
+    /// Egress policy.
+    pub fn network_policy(mut self, policy: NetworkPolicy) -> Self {
+        self.network_policy = Some(policy);
+        self
+    }
 }
 
 impl Exchange for CreateSandbox {
     type Output = Sandbox;
     const OPERATION: Operation = Operation::CreateSandbox;
-    const METHOD: Method = Method::POST;
-    const ROUTE: &'static str = "/v1/sandbox/";
-    const SUCCESS: StatusCode = StatusCode::CREATED;
+    type PathParams<'a> = [&'a str; 0];
 
-    fn path(&self) -> Result<String, FieldProblem> {
-        Ok(Self::ROUTE.to_owned())
+    fn path_params(&self) -> [&str; 0] {
+        []
     }
 
     fn body(&self) -> Result<Option<Vec<u8>>, FieldProblem> {
         if self.template_name.trim().is_empty() {
-            return Err(FieldProblem {
-                field: "template_name".into(),
-                reason: "must not be empty".into(),
-            });
+            return Err(FieldProblem::new("template_name", "must not be empty"));
         }
         if let Some(vcpu) = self.vcpu {
             validate::in_range("vcpu", vcpu, (1, 8))?;
@@ -109,10 +134,10 @@ impl Exchange for CreateSandbox {
         if let Some(memory) = self.memory {
             validate::in_range("memory", memory, (512, 8192))?;
             if memory % 2 != 0 {
-                return Err(FieldProblem {
-                    field: "memory".into(),
-                    reason: format!("must be an even number of MiB, got {memory}"),
-                });
+                return Err(FieldProblem::new(
+                    "memory",
+                    format!("must be an even number of MiB, got {memory}"),
+                ));
             }
         }
         if let Some(timeout) = self.timeout {
@@ -125,6 +150,49 @@ impl Exchange for CreateSandbox {
     }
 
     fn decode(&self, body: &[u8]) -> Result<Sandbox, FieldProblem> {
-        super::sandbox_from(body)
+        decode_sandbox(body, MissingState::Starting)
+    }
+}
+
+/// `DELETE /v1/sandbox/{sandbox_id}/`: delete a sandbox (a running one is
+/// terminated first). Like a snapshot delete, a retry that finds it gone after
+/// an earlier attempt may have acted succeeds with [`Deletion::AlreadyDeleted`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DeleteSandbox {
+    /// The sandbox to delete.
+    pub sandbox_id: String,
+}
+
+impl DeleteSandbox {
+    /// Delete `sandbox` (an id or a [`Sandbox`]).
+    pub fn new(sandbox: impl SandboxRef) -> Self {
+        DeleteSandbox {
+            sandbox_id: sandbox.sandbox_id().to_owned(),
+        }
+    }
+}
+
+impl<T: SandboxRef> From<T> for DeleteSandbox {
+    fn from(sandbox: T) -> Self {
+        DeleteSandbox::new(sandbox)
+    }
+}
+
+impl Exchange for DeleteSandbox {
+    type Output = Deletion;
+    const OPERATION: Operation = Operation::DeleteSandbox;
+    type PathParams<'a> = [&'a str; 1];
+
+    fn path_params(&self) -> [&str; 1] {
+        [&self.sandbox_id]
+    }
+
+    fn decode(&self, _body: &[u8]) -> Result<Deletion, FieldProblem> {
+        Ok(Deletion::Deleted)
+    }
+
+    fn settled_by_earlier_attempt(&self, status: StatusCode) -> Option<Deletion> {
+        super::already_deleted(status)
     }
 }

@@ -4,9 +4,34 @@ use std::error::Error as StdError;
 use std::io;
 use std::time::Duration;
 
-use leap0_core::{TransportError, TransportErrorKind};
+use http::{HeaderMap, HeaderValue};
+use leap0_core::transport::{ProxyRules, TransportError, TransportErrorKind, is_sensitive_header};
 
-pub(crate) use leap0_core::SecretScrubber as Secrets;
+/// The credentials of one exchange: its sensitive header values (cheap
+/// clones) and the proxies'. The scrubber is built only for a message.
+pub(crate) struct Sensitive<'a> {
+    headers: Vec<HeaderValue>,
+    rules: &'a ProxyRules,
+}
+
+impl<'a> Sensitive<'a> {
+    pub(crate) fn of(headers: &HeaderMap, rules: &'a ProxyRules) -> Self {
+        let headers = headers
+            .iter()
+            .filter(|(name, value)| is_sensitive_header(name.as_str(), value))
+            .map(|(_, value)| value.clone())
+            .collect();
+        Sensitive { headers, rules }
+    }
+
+    fn scrub(&self, message: &str) -> String {
+        let mut secrets = self.rules.secrets();
+        for value in &self.headers {
+            secrets.add(&String::from_utf8_lossy(value.as_bytes()));
+        }
+        secrets.scrub(message).into_owned()
+    }
+}
 
 /// The per-call timeout ran out. `connected` says whether a connection had been handed
 /// to the request (after which its bytes may have been written).
@@ -23,7 +48,7 @@ pub(crate) fn timed_out(timeout: Duration, connected: bool) -> TransportError {
 /// Classifies an error from the client, before the response head was received.
 pub(crate) fn client_error(
     err: &hyper_util::client::legacy::Error,
-    secrets: &Secrets,
+    secrets: &Sensitive<'_>,
 ) -> TransportError {
     use TransportErrorKind as K;
     let (kind, sent) = if err.is_connect() {
@@ -46,13 +71,13 @@ pub(crate) fn client_error(
             exchange_kind(err, false)
         }
     };
-    TransportError::new(kind, sent, secrets.scrub(describe(err)))
+    TransportError::new(kind, sent, secrets.scrub(&describe(err)))
 }
 
 /// Classifies an error met while reading the response body.
-pub(crate) fn body_error(err: &hyper::Error, secrets: &Secrets) -> TransportError {
+pub(crate) fn body_error(err: &hyper::Error, secrets: &Sensitive<'_>) -> TransportError {
     let (kind, sent) = exchange_kind(err, true);
-    TransportError::new(kind, sent, secrets.scrub(describe(err)))
+    TransportError::new(kind, sent, secrets.scrub(&describe(err)))
 }
 
 /// The kind of an error after the request may have been written. `in_body` says the

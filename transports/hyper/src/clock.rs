@@ -2,7 +2,8 @@
 
 use std::future::Future;
 
-use leap0_core::{AsyncClock, Timestamp};
+use leap0_core::Timestamp;
+use leap0_core::transport::AsyncClock;
 use tokio::time::Instant;
 
 /// An [`AsyncClock`] on tokio's clock.
@@ -38,6 +39,8 @@ impl AsyncClock for TokioClock {
         Timestamp::from_origin(Instant::now().saturating_duration_since(self.origin))
     }
 
+    // A promise beyond the trait's: this future is `Send`, so calls can be spawned.
+    #[allow(refining_impl_trait)]
     fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()> + Send {
         let target = self.origin.checked_add(deadline.since_origin());
         async move {

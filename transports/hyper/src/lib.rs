@@ -1,34 +1,50 @@
 //! An asynchronous HTTP transport for [`leap0_core`], built on hyper 1, hyper-util's
 //! pooled client and rustls (ring), on tokio.
 //!
-//! [`HyperTransport`] implements [`leap0_core::AsyncTransport`]: each call performs
-//! exactly one HTTP/1.1 exchange, over `https` or plain `http`, and hands back whatever
-//! the server answered. It
+//! Most programs want the ready-made client:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = leap0_core::Config::from_env(|name| std::env::var(name).ok())?;
+//! let snapshots = leap0_hyper::client(config); // Clone + Send + Sync
+//! let snapshot = snapshots.create("sb-123").await?;
+//! println!("created {} ({})", snapshot.name, snapshot.id);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Its futures are `Send`, so calls can be spawned:
+//! `tokio::spawn(async move { snapshots.create("sb-123").await })`.
+//!
+//! [`HyperTransport`] implements [`leap0_core::transport::AsyncTransport`]: each call
+//! performs exactly one HTTP/1.1 exchange, over `https` or plain `http`, and hands
+//! back whatever the server answered. It
 //!
 //! - never retries (hyper-util's silent re-send of requests on a stale pooled
 //!   connection is switched off) and never follows redirects (a redirect would carry
-//!   the API key to another host): a `302` comes back as a normal
-//!   [`Response`];
+//!   the API key to another host): a `302` comes back as a normal [`Response`];
 //! - never turns a status into an error: 4xx and 5xx answers are `Ok`;
 //! - gives up after the per-call `timeout`, which covers the whole exchange, from DNS
 //!   and connect to the last byte of the body;
 //! - caps the response body ([`DEFAULT_MAX_BODY_BYTES`] unless configured): a larger
-//!   body is a [`TransportErrorKind::BodyTooLarge`](leap0_core::TransportErrorKind::BodyTooLarge)
-//!   error, detected frame by frame while streaming, so an oversized answer is never
-//!   buffered beyond the cap;
+//!   body is a `BodyTooLarge` error, detected frame by frame while streaming, so an
+//!   oversized answer is never buffered beyond the cap;
 //! - sends the request's headers as they are (hyper adds only `host`, and a
 //!   `content-length` for a body the caller did not size) and keeps every response
 //!   header;
-//! - keeps connections alive: clones of a transport share one connection pool.
+//! - keeps connections alive: clones of a transport share one connection pool;
+//! - goes through a proxy only when told to ([`HyperTransportBuilder::proxy`],
+//!   [`HyperTransportBuilder::proxy_from_env`]): `https` targets are tunnelled with
+//!   `CONNECT`, `http` targets forwarded.
 //!
 //! The transport must be used from within a tokio runtime (current-thread or
-//! multi-thread); the future returned by `send` is `Send`.
+//! multi-thread).
 //!
-//! Failures are classified into [`TransportErrorKind`](leap0_core::TransportErrorKind)s:
+//! Failures are classified into [`TransportErrorKind`](leap0_core::transport::TransportErrorKind)s:
 //!
 //! | failure | kind | may have been sent |
 //! | --- | --- | --- |
-//! | DNS, refused, unreachable, connect timeout | `Connect` | no |
+//! | DNS, refused, unreachable, connect timeout, proxy refusal | `Connect` | no |
 //! | per-call timeout before a connection was ready for the request | `Connect` | no |
 //! | TLS handshake or certificate failure | `Tls` | no |
 //! | pooled connection found closed before the request was written | `Reset` | no |
@@ -39,45 +55,20 @@
 //! | request rejected locally (e.g. no scheme or host in the URI) | `Other` | no |
 //! | anything else | `Other` | yes |
 //!
-//! Error messages never contain the request's headers.
+//! Error messages never contain the request's credentials or a proxy's.
 //!
-//! Proxies are not supported by this transport: it always connects to the request's
-//! host directly. Use `leap0-ureq` where a proxy is needed.
+//! ## Per-call costs beyond raw hyper-util
 //!
-//! ```no_run
-//! use std::time::Duration;
-//! use leap0_core::AsyncTransport;
-//! use leap0_hyper::HyperTransport;
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let transport = HyperTransport::builder()
-//!     .connect_timeout(Duration::from_secs(5))
-//!     .max_body_bytes(1024 * 1024)
-//!     .build()?;
-//! let request = leap0_core::http::Request::get("https://api.example.com/v1/snapshots")
-//!     .body(Vec::new())?;
-//! let response = transport.send(request, Duration::from_secs(30)).await?;
-//! println!("{}", response.status());
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! [`TokioClock`] is the matching [`leap0_core::AsyncClock`], and [`client`] puts
-//! the three together:
-//!
-//! ```no_run
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = leap0_core::Config::from_env(|name| std::env::var(name).ok())?;
-//! let snapshots = leap0_hyper::client(config);
-//! let snapshot = snapshots.create("sb-123").await?;
-//! println!("created {} ({})", snapshot.name, snapshot.id);
-//! # Ok(())
-//! # }
-//! ```
+//! Each costs a little and buys something named:
+//! - `capture_connection`: tells a timeout before any connection was ready
+//!   (safe to retry, even a POST) from one after the request may have left;
+//! - `tokio::time::timeout` around the exchange: the per-call timeout;
+//! - the frame-by-frame body loop: the body cap, checked while streaming.
 #![forbid(unsafe_code)]
 
 mod classify;
 mod clock;
+mod proxy;
 
 use std::fmt;
 use std::future::Future;
@@ -90,12 +81,13 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client as PooledClient;
 use hyper_util::client::legacy::connect::{HttpConnector, capture_connection};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use leap0_core::{AsyncTransport, Request, Response, TransportError};
+use leap0_core::transport::{AsyncTransport, ProxyRules, Request, Response, TransportError};
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
 pub use clock::TokioClock;
+pub use leap0_core::transport::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES};
 
 /// The async client this crate makes ready to use.
 pub type Client = leap0_core::AsyncSnapshotsClient<HyperTransport, TokioClock>;
@@ -108,53 +100,61 @@ pub fn client(config: leap0_core::Config) -> Client {
     leap0_core::AsyncSnapshotsClient::new(config, HyperTransport::new(), TokioClock::new())
 }
 
-pub use leap0_core::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES};
-
 /// The largest buffer reserved up front from a declared `Content-Length`; the body
 /// grows past it only as bytes actually arrive.
 const MAX_PREALLOCATION: u64 = 1024 * 1024;
 
-type HyperClient = PooledClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HyperClient = PooledClient<HttpsConnector<proxy::ProxyConnector>, Full<Bytes>>;
 
 /// An asynchronous [`AsyncTransport`] over hyper-util's pooled client, with rustls.
 ///
 /// Cheap to clone; clones share the connection pool. `Send + Sync`.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use leap0_core::transport::AsyncTransport;
+/// use leap0_hyper::HyperTransport;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let transport = HyperTransport::builder()
+///     .connect_timeout(Duration::from_secs(5))
+///     .max_body_bytes(1024 * 1024)
+///     .build()?;
+/// let request = leap0_core::http::Request::get("https://api.example.com/v1/snapshots")
+///     .body(Vec::new())?;
+/// let response = transport.send(request, Duration::from_secs(30)).await?;
+/// println!("{}", response.status());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct HyperTransport {
     client: HyperClient,
     settings: Arc<Settings>,
 }
 
-#[derive(Debug)]
 struct Settings {
     connect_timeout: Duration,
     max_body_bytes: u64,
-    custom_roots: usize,
+    roots: String,
+    rules: ProxyRules,
 }
 
 impl fmt::Debug for HyperTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let roots = if self.settings.custom_roots == 0 {
-            "webpki".to_owned()
-        } else {
-            format!("{} custom", self.settings.custom_roots)
-        };
+        let s = &self.settings;
         f.debug_struct("HyperTransport")
-            .field("connect_timeout", &self.settings.connect_timeout)
-            .field("max_body_bytes", &self.settings.max_body_bytes)
-            .field("root_certificates", &roots)
+            .field("connect_timeout", &s.connect_timeout)
+            .field("max_body_bytes", &s.max_body_bytes)
+            .field("root_certificates", &s.roots)
+            .field("proxy", &s.rules)
             .finish_non_exhaustive()
     }
 }
 
 impl HyperTransport {
-    /// A transport with the defaults: webpki roots, a 10 s connect timeout and an
-    /// 8 MiB body cap.
-    ///
-    /// # Panics
-    ///
-    /// Never in practice: building the default TLS configuration with the ring
-    /// provider cannot fail. Use [`HyperTransport::builder`] for a fallible build.
+    /// A transport with the defaults: webpki roots, a 10 s connect timeout, an
+    /// 8 MiB body cap and no proxy.
     pub fn new() -> Self {
         match HyperTransportBuilder::default().build() {
             Ok(transport) => transport,
@@ -178,8 +178,17 @@ impl HyperTransport {
         request: Request,
         timeout: Duration,
     ) -> Result<Response, TransportError> {
-        let secrets = classify::Secrets::from_headers(request.headers());
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
+        // Forwarded through a proxy (plain http), the request names its credentials.
+        if parts.uri.scheme_str() == Some("http")
+            && let Some(auth) =
+                proxy::proxy_for(&self.settings.rules, &parts.uri).and_then(|p| p.auth())
+        {
+            parts
+                .headers
+                .insert(http::header::PROXY_AUTHORIZATION, auth);
+        }
+        let sensitive = classify::Sensitive::of(&parts.headers, &self.settings.rules);
         let mut request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
         let connection = capture_connection(&mut request);
         let exchange = async {
@@ -187,8 +196,8 @@ impl HyperTransport {
                 .client
                 .request(request)
                 .await
-                .map_err(|e| classify::client_error(&e, &secrets))?;
-            self.collect(response, &secrets).await
+                .map_err(|e| classify::client_error(&e, &sensitive))?;
+            self.collect(response, &sensitive).await
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
@@ -202,7 +211,7 @@ impl HyperTransport {
     async fn collect(
         &self,
         response: http::Response<Incoming>,
-        secrets: &classify::Secrets,
+        sensitive: &classify::Sensitive<'_>,
     ) -> Result<Response, TransportError> {
         let cap = self.settings.max_body_bytes;
         let (mut parts, mut body) = response.into_parts();
@@ -216,7 +225,7 @@ impl HyperTransport {
         let reserve = declared.min(MAX_PREALLOCATION);
         let mut bytes = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| classify::body_error(&e, secrets))?;
+            let frame = frame.map_err(|e| classify::body_error(&e, sensitive))?;
             // Trailers are not part of the contract and are dropped.
             if let Ok(data) = frame.into_data() {
                 let total =
@@ -238,6 +247,8 @@ impl Default for HyperTransport {
 }
 
 impl AsyncTransport for HyperTransport {
+    // A promise beyond the trait's: this future is `Send`, so calls can be spawned.
+    #[allow(refining_impl_trait)]
     fn send(
         &self,
         request: Request,
@@ -254,6 +265,13 @@ pub enum BuildError {
     /// The root certificate data held no usable certificate.
     #[error("invalid root certificate: {0}")]
     InvalidCertificate(String),
+    /// The platform's certificate store could not be read, or is empty.
+    #[error("cannot use the platform's certificate store: {0}")]
+    PlatformRoots(String),
+    /// A proxy address could not be understood (it is not repeated: it may
+    /// hold credentials).
+    #[error("invalid proxy address")]
+    InvalidProxy,
     /// rustls refused the TLS configuration.
     #[error("invalid TLS configuration: {0}")]
     Tls(String),
@@ -265,6 +283,8 @@ pub struct HyperTransportBuilder {
     connect_timeout: Duration,
     max_body_bytes: u64,
     roots: Vec<CertificateDer<'static>>,
+    platform_roots: bool,
+    rules: ProxyRules,
 }
 
 impl Default for HyperTransportBuilder {
@@ -273,6 +293,8 @@ impl Default for HyperTransportBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             roots: Vec::new(),
+            platform_roots: false,
+            rules: ProxyRules::none(),
         }
     }
 }
@@ -283,6 +305,8 @@ impl fmt::Debug for HyperTransportBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("custom_root_certificates", &self.roots.len())
+            .field("platform_roots", &self.platform_roots)
+            .field("proxy", &self.rules)
             .finish()
     }
 }
@@ -298,7 +322,7 @@ impl HyperTransportBuilder {
 
     /// The largest response body accepted, in bytes. Default: 8 MiB
     /// ([`DEFAULT_MAX_BODY_BYTES`]). A larger body fails the call with
-    /// [`TransportErrorKind::BodyTooLarge`](leap0_core::TransportErrorKind::BodyTooLarge).
+    /// `BodyTooLarge`.
     pub fn max_body_bytes(mut self, max: u64) -> Self {
         self.max_body_bytes = max;
         self
@@ -306,11 +330,11 @@ impl HyperTransportBuilder {
 
     /// Trusts the certificates in `pem` (one or more `CERTIFICATE` blocks) as roots.
     ///
-    /// As soon as one root is added, the transport trusts **only** the roots added
-    /// this way, instead of the built-in webpki roots: a private CA or a test
-    /// certificate does not widen trust to the public web PKI. Call it several times
-    /// to trust several roots. Fails if `pem` holds no certificate, or one that does
-    /// not parse as a trust anchor.
+    /// Certificates added this way are trusted **instead of** the built-in webpki
+    /// roots (a private CA does not widen trust to the public web PKI), or in
+    /// addition to the platform's store with [`platform_roots`](Self::platform_roots).
+    /// Fails if `pem` holds no certificate, or one that does not parse as a
+    /// trust anchor.
     pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Result<Self, BuildError> {
         let mut found = Vec::new();
         for cert in CertificateDer::pem_slice_iter(pem) {
@@ -328,12 +352,39 @@ impl HyperTransportBuilder {
     }
 
     /// Trusts a DER-encoded certificate as a root, with the same rule as
-    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem): custom roots
-    /// replace the webpki roots.
+    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem).
     pub fn add_root_certificate_der(mut self, der: &[u8]) -> Result<Self, BuildError> {
         let cert = CertificateDer::from(der.to_vec());
         check_root(&cert)?;
         self.roots.push(cert);
+        Ok(self)
+    }
+
+    /// Trusts the platform's certificate store (read when the transport is
+    /// built) instead of the built-in webpki roots, plus any certificates added.
+    pub fn platform_roots(mut self, on: bool) -> Self {
+        self.platform_roots = on;
+        self
+    }
+
+    /// Sends every request through the proxy at `url` (`http://proxy:3128`,
+    /// `https://proxy:8443`, with `user:pass@` credentials if needed).
+    pub fn proxy(self, url: &str) -> Result<Self, BuildError> {
+        self.proxy_rules(ProxyRules::all(url))
+    }
+
+    /// Proxies as the environment says (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+    /// `NO_PROXY`, in upper or lower case; see [`ProxyRules`]). Off unless called.
+    pub fn proxy_from_env(self) -> Result<Self, BuildError> {
+        self.proxy_rules(ProxyRules::from_lookup(|name| std::env::var(name).ok()))
+    }
+
+    /// Proxies by `rules`.
+    pub fn proxy_rules(mut self, rules: ProxyRules) -> Result<Self, BuildError> {
+        for url in rules.urls() {
+            proxy::parse(url).map_err(|()| BuildError::InvalidProxy)?;
+        }
+        self.rules = rules;
         Ok(self)
     }
 
@@ -344,38 +395,51 @@ impl HyperTransportBuilder {
             connect_timeout,
             max_body_bytes,
             roots,
+            platform_roots,
+            rules,
         } = self;
-        let custom_roots = roots.len();
-        let root_store = if roots.is_empty() {
-            RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        let custom = roots.len();
+        let mut store = RootCertStore::empty();
+        let shown = if platform_roots {
+            let loaded = rustls_native_certs::load_native_certs();
+            let (added, _) = store.add_parsable_certificates(loaded.certs);
+            if added == 0 {
+                let why = loaded
+                    .errors
+                    .first()
+                    .map_or_else(|| "no certificate found".to_owned(), ToString::to_string);
+                return Err(BuildError::PlatformRoots(why));
             }
+            format!("platform ({added}) + {custom} custom")
+        } else if roots.is_empty() {
+            store.roots = webpki_roots::TLS_SERVER_ROOTS.to_vec();
+            "webpki".to_owned()
         } else {
-            let mut store = RootCertStore::empty();
-            for cert in roots {
-                store
-                    .add(cert)
-                    .map_err(|e| BuildError::InvalidCertificate(e.to_string()))?;
-            }
-            store
+            format!("{custom} custom")
         };
+        for cert in roots {
+            store
+                .add(cert)
+                .map_err(|e| BuildError::InvalidCertificate(e.to_string()))?;
+        }
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
         .map_err(|e| BuildError::Tls(e.to_string()))?
-        .with_root_certificates(root_store)
+        .with_root_certificates(store)
         .with_no_client_auth();
+        let tls = Arc::new(tls);
 
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(connect_timeout));
         let connector = HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
+            .with_tls_config((*tls).clone())
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http);
+            .wrap_connector(proxy::ProxyConnector::new(http, rules.clone(), tls));
         let client = PooledClient::builder(TokioExecutor::new())
             // A request hyper-util finds it could not write on a stale pooled
             // connection comes back as an error (not sent) instead of being re-sent.
@@ -387,7 +451,8 @@ impl HyperTransportBuilder {
             settings: Arc::new(Settings {
                 connect_timeout,
                 max_body_bytes,
-                custom_roots,
+                roots: shown,
+                rules,
             }),
         })
     }

@@ -8,7 +8,8 @@
 
 use std::time::Duration;
 
-use leap0_core::{AsyncClock, AsyncTransport, Timestamp};
+use leap0_core::Timestamp;
+use leap0_core::transport::{AsyncClock, AsyncTransport};
 use leap0_hyper::{HyperTransport, TokioClock};
 
 fn assert_send_sync<T: Send + Sync + Clone>(_: &T) {}

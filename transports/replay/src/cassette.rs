@@ -3,16 +3,18 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use leap0_core::{Operation, TransportError};
-use serde::{Deserialize, Serialize};
+use leap0_core::Operation;
+use leap0_core::transport::{Secrets, TransportError};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+
+use crate::store::CassetteLock;
 
 /// The cassette format version this crate reads and writes.
 pub const CASSETTE_VERSION: u32 = 1;
@@ -41,11 +43,14 @@ pub const REDACTED: &str = "<redacted>";
 ///   ]
 /// }
 /// ```
+///
+/// This is the form for reading, editing and writing cassettes. The
+/// [`Replayer`](crate::Replayer) loads files into its own, indexed form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cassette {
     /// Always [`CASSETTE_VERSION`].
-    pub version: u32,
+    pub version: Version,
     /// Where and when it was recorded.
     #[serde(default)]
     pub meta: Meta,
@@ -54,8 +59,30 @@ pub struct Cassette {
     pub interactions: Vec<Interaction>,
 }
 
+/// A cassette's format version; reading refuses any but [`CASSETTE_VERSION`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Version(pub u32);
+
+/// The message prefix by which a version error is told from other syntax errors.
+const VERSION_ERROR: &str = "unsupported cassette version ";
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        match value.as_u64() {
+            Some(n) if n == u64::from(CASSETTE_VERSION) => Ok(Version(CASSETTE_VERSION)),
+            _ => Err(serde::de::Error::custom(format!(
+                "{VERSION_ERROR}{}",
+                excerpt(&value.to_string(), 40)
+            ))),
+        }
+    }
+}
+
 /// Facts about a recording.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Meta {
     /// The version of `leap0-replay` that wrote the cassette.
     #[serde(default)]
@@ -74,6 +101,7 @@ pub struct Meta {
 
 /// Names whose values were replaced by [`REDACTED`] when recording.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Redactions {
     /// Header names (lowercase).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -179,10 +207,10 @@ impl Body {
         if bytes.is_empty() {
             return None;
         }
-        if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
-            if serde_json::to_vec(&value).is_ok_and(|again| again == bytes) {
-                return Some(Body::Json(value));
-            }
+        if let Ok(value) = serde_json::from_slice::<Value>(bytes)
+            && serde_json::to_vec(&value).is_ok_and(|again| again == bytes)
+        {
+            return Some(Body::Json(value));
         }
         Some(match std::str::from_utf8(bytes) {
             Ok(text) => Body::Text(text.to_owned()),
@@ -195,11 +223,16 @@ impl Body {
         match self {
             Body::Json(value) => serde_json::to_vec(value).map_err(|e| e.to_string()),
             Body::Text(text) => Ok(text.as_bytes().to_vec()),
-            Body::Base64(data) => BASE64
-                .decode(data.trim())
-                .map_err(|e| format!("invalid base64: {e}")),
+            Body::Base64(data) => decode_base64(data),
         }
     }
+}
+
+/// A stored base64 body's bytes.
+pub(crate) fn decode_base64(data: &str) -> Result<Vec<u8>, String> {
+    BASE64
+        .decode(data.trim())
+        .map_err(|e| format!("invalid base64: {e}"))
 }
 
 /// The bytes of an optional body (empty for none).
@@ -232,7 +265,7 @@ pub enum CassetteError {
     },
     /// The cassette was written in a format version this crate cannot read.
     #[error(
-        "{}: unsupported cassette version {found} (this leap0-replay reads version {CASSETTE_VERSION}); re-record it with LEAP0_RECORD=all",
+        "{}: unsupported cassette version {found} (this leap0-replay reads version {CASSETTE_VERSION}); record it again",
         Named(path)
     )]
     UnsupportedVersion {
@@ -253,7 +286,7 @@ pub enum CassetteError {
     },
     /// A configured secret was found in the serialized cassette; nothing was written.
     #[error(
-        "refusing to write cassette {}: {location} contains a configured secret; redact it (RecordOptions::redact_header, redact_query, redact_json_field) or keep it out of the test data",
+        "refusing to write cassette {}: {location} contains a configured secret ({form}); redact it (RecordOptions::redact_header, redact_query, redact_json_field) or keep it out of the test data",
         path.display()
     )]
     SecretFound {
@@ -261,11 +294,22 @@ pub enum CassetteError {
         path: PathBuf,
         /// Where the secret was found, e.g. `interaction #2 response body`.
         location: String,
+        /// How it was written there (`as is`, `base64-encoded`, ...).
+        form: String,
+    },
+    /// Another recording holds this cassette (in this process or another).
+    #[error(
+        "cassette {}: another recording is writing it; wait for it to finish (two recordings into one cassette would lose one's interactions)",
+        path.display()
+    )]
+    Locked {
+        /// The cassette file.
+        path: PathBuf,
     },
 }
 
 /// Shows "cassette <path>" or just "cassette".
-struct Named<'a>(&'a Option<PathBuf>);
+pub(crate) struct Named<'a>(pub(crate) &'a Option<PathBuf>);
 
 impl fmt::Display for Named<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -274,14 +318,6 @@ impl fmt::Display for Named<'_> {
             None => f.write_str("cassette"),
         }
     }
-}
-
-/// Just enough of a cassette to read its version before anything else.
-#[derive(Deserialize)]
-#[serde(rename = "cassette")]
-struct VersionProbe {
-    #[serde(default)]
-    version: Option<Value>,
 }
 
 impl Default for Cassette {
@@ -294,7 +330,7 @@ impl Cassette {
     /// An empty cassette stamped with this crate's version and the current time.
     pub fn new() -> Cassette {
         Cassette {
-            version: CASSETTE_VERSION,
+            version: Version(CASSETTE_VERSION),
             meta: Meta {
                 crate_version: env!("CARGO_PKG_VERSION").to_owned(),
                 recorded_at: rfc3339(SystemTime::now()),
@@ -308,11 +344,7 @@ impl Cassette {
     /// Reads and checks a cassette file.
     pub fn load(path: impl AsRef<Path>) -> Result<Cassette, CassetteError> {
         let path = path.as_ref();
-        let bytes = fs::read(path).map_err(|source| CassetteError::Io {
-            path: path.to_owned(),
-            action: "read",
-            source,
-        })?;
+        let bytes = read(path)?;
         Self::parse(&bytes, Some(path))
     }
 
@@ -323,52 +355,25 @@ impl Cassette {
     }
 
     fn parse(bytes: &[u8], path: Option<&Path>) -> Result<Cassette, CassetteError> {
-        let path = path.map(Path::to_path_buf);
-        let syntax = |e: serde_json::Error, path: &Option<PathBuf>| CassetteError::Syntax {
-            path: path.clone(),
-            message: e.to_string(),
-        };
-        let probe: VersionProbe = serde_json::from_slice(bytes).map_err(|e| syntax(e, &path))?;
-        match probe.version {
-            None => {
-                return Err(CassetteError::Syntax {
-                    path,
-                    message: format!("missing \"version\" (expected {CASSETTE_VERSION})"),
-                });
-            }
-            Some(Value::Number(n)) if n.as_u64() == Some(u64::from(CASSETTE_VERSION)) => {}
-            Some(other) => {
-                return Err(CassetteError::UnsupportedVersion {
-                    path,
-                    found: excerpt(&other.to_string(), 40),
-                });
-            }
-        }
-        let cassette: Cassette = serde_json::from_slice(bytes).map_err(|e| syntax(e, &path))?;
-        cassette.check(path.as_deref())?;
+        let cassette: Cassette =
+            serde_json::from_slice(bytes).map_err(|e| syntax_error(&e, path))?;
+        cassette.check(path)?;
         Ok(cassette)
     }
 
-    /// Checks that every interaction can be replayed: a known version, valid
-    /// methods, targets, header names and values, status codes and base64, and
-    /// exactly one of `response` and `failure`.
+    /// Checks that every interaction can be replayed: valid methods, targets,
+    /// header names and values, status codes and base64, and exactly one of
+    /// `response` and `failure`. Bodies are not serialized to check them.
     pub fn validate(&self) -> Result<(), CassetteError> {
         self.check(None)
     }
 
     fn check(&self, path: Option<&Path>) -> Result<(), CassetteError> {
-        let path = path.map(Path::to_path_buf);
-        if self.version != CASSETTE_VERSION {
-            return Err(CassetteError::UnsupportedVersion {
-                path,
-                found: self.version.to_string(),
-            });
-        }
         for (index, interaction) in self.interactions.iter().enumerate() {
             interaction
                 .check()
                 .map_err(|message| CassetteError::Invalid {
-                    path: path.clone(),
+                    path: path.map(Path::to_path_buf),
                     index,
                     message,
                 })?;
@@ -388,44 +393,44 @@ impl Cassette {
 
     /// Writes the cassette atomically (a temporary file in the same directory,
     /// flushed to disk, then renamed over `path`; missing directories are
-    /// created), after checking that none of `secrets` appears in it. If one
-    /// does, nothing is written and the error says where, without the secret.
+    /// created), under the cassette's lock, after checking that none of
+    /// `secrets` appears in it in any form (as is, as its bare token, base64,
+    /// JSON-escaped or percent-encoded). If one does, nothing is written and
+    /// the error says where, without the secret. A temporary file a killed
+    /// writer left behind is removed.
     pub fn save<I, S>(&self, path: impl AsRef<Path>, secrets: I) -> Result<(), CassetteError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
         let path = path.as_ref();
+        let lock = CassetteLock::acquire(path)?;
+        self.save_locked(&lock, path, &secrets_of(secrets))
+    }
+
+    /// [`save`](Self::save) under a lock already held.
+    pub(crate) fn save_locked(
+        &self,
+        lock: &CassetteLock,
+        path: &Path,
+        secrets: &Secrets,
+    ) -> Result<(), CassetteError> {
         let text = self.to_json()?;
-        for secret in secrets {
-            if let Some(location) = self.find_secret(&text, secret.as_ref()) {
-                return Err(CassetteError::SecretFound {
-                    path: path.to_owned(),
-                    location,
-                });
-            }
+        if let Some(form) = secrets.find(&text) {
+            return Err(CassetteError::SecretFound {
+                path: path.to_owned(),
+                location: self
+                    .locate(secrets)
+                    .unwrap_or_else(|| "the cassette".to_owned()),
+                form: form.to_string(),
+            });
         }
-        write_atomically(path, text.as_bytes())
+        lock.write(text.as_bytes())
     }
 
-    /// Where `secret` occurs, if it occurs in `text` or in any decoded field.
-    fn find_secret(&self, text: &str, secret: &str) -> Option<String> {
-        let secret = secret.trim();
-        if secret.is_empty() {
-            return None;
-        }
-        let escaped = json_escaped(secret);
-        let in_text = text.contains(secret) || text.contains(&escaped);
-        match self.locate(secret, &escaped) {
-            Some(location) => Some(location),
-            None if in_text => Some("the cassette".to_owned()),
-            None => None,
-        }
-    }
-
-    fn locate(&self, secret: &str, escaped: &str) -> Option<String> {
-        let has = |s: &str| s.contains(secret) || s.contains(escaped);
-        let has_bytes = |b: &[u8]| contains_bytes(b, secret.as_bytes());
+    /// Where in the cassette a secret is, for the error message.
+    fn locate(&self, secrets: &Secrets) -> Option<String> {
+        let has = |s: &str| secrets.contains(s);
         let meta = &self.meta;
         if has(&meta.crate_version) || has(&meta.recorded_at) || has(&meta.base_path) {
             return Some("meta".to_owned());
@@ -433,16 +438,13 @@ impl Cassette {
         for (i, x) in self.interactions.iter().enumerate() {
             let at = |what: &str| Some(format!("interaction #{i} {what}"));
             let req = &x.request;
-            if has(&req.method)
-                || has(&req.target)
-                || has(&percent_encoding::percent_decode_str(&req.target).decode_utf8_lossy())
-            {
+            if has(&req.method) || has(&req.target) {
                 return at("request target");
             }
             if let Some(what) = headers_with(&req.headers, &has) {
                 return at(&format!("request header {what}"));
             }
-            if body_has(req.body.as_ref(), &has, &has_bytes) {
+            if body_has(req.body.as_ref(), &has) {
                 return at("request body");
             }
             if x.inputs.as_ref().is_some_and(|v| has(&v.to_string())) {
@@ -452,7 +454,7 @@ impl Cassette {
                 if let Some(what) = headers_with(&resp.headers, &has) {
                     return at(&format!("response header {what}"));
                 }
-                if body_has(resp.body.as_ref(), &has, &has_bytes) {
+                if body_has(resp.body.as_ref(), &has) {
                     return at("response body");
                 }
             }
@@ -462,6 +464,48 @@ impl Cassette {
         }
         None
     }
+}
+
+/// The secrets to look for, from what a caller configured.
+pub(crate) fn secrets_of<I, S>(secrets: I) -> Secrets
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut all = Secrets::new();
+    for secret in secrets {
+        all.add(secret.as_ref());
+    }
+    all
+}
+
+/// Reads a cassette file's bytes.
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, CassetteError> {
+    fs::read(path).map_err(|source| CassetteError::Io {
+        path: path.to_owned(),
+        action: "read",
+        source,
+    })
+}
+
+/// The error for bytes serde could not read as a cassette.
+pub(crate) fn syntax_error(e: &serde_json::Error, path: Option<&Path>) -> CassetteError {
+    let path = path.map(Path::to_path_buf);
+    let message = e.to_string();
+    if let Some(rest) = message.strip_prefix(VERSION_ERROR) {
+        let found = rest.rsplit_once(" at line ").map_or(rest, |(v, _)| v);
+        return CassetteError::UnsupportedVersion {
+            path,
+            found: found.to_owned(),
+        };
+    }
+    if message.starts_with("missing field `version`") {
+        return CassetteError::Syntax {
+            path,
+            message: format!("missing \"version\" (expected {CASSETTE_VERSION})"),
+        };
+    }
+    CassetteError::Syntax { path, message }
 }
 
 fn headers_with(headers: &BTreeMap<String, String>, has: &dyn Fn(&str) -> bool) -> Option<String> {
@@ -476,59 +520,28 @@ fn headers_with(headers: &BTreeMap<String, String>, has: &dyn Fn(&str) -> bool) 
     })
 }
 
-fn body_has(
-    body: Option<&Body>,
-    has: &dyn Fn(&str) -> bool,
-    has_bytes: &dyn Fn(&[u8]) -> bool,
-) -> bool {
+fn body_has(body: Option<&Body>, has: &dyn Fn(&str) -> bool) -> bool {
     match body {
         None => false,
         Some(Body::Json(v)) => has(&v.to_string()),
         Some(Body::Text(t)) => has(t),
-        Some(b @ Body::Base64(raw)) => {
-            has(raw) || b.to_bytes().is_ok_and(|bytes| has_bytes(&bytes))
+        Some(Body::Base64(raw)) => {
+            has(raw) || decode_base64(raw).is_ok_and(|bytes| has(&String::from_utf8_lossy(&bytes)))
         }
     }
-}
-
-fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// `secret` as it appears inside a JSON string.
-fn json_escaped(secret: &str) -> String {
-    let quoted = serde_json::to_string(secret).unwrap_or_default();
-    quoted
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .map_or(quoted.clone(), str::to_owned)
 }
 
 impl Interaction {
     fn check(&self) -> Result<(), String> {
         let req = &self.request;
-        if req.method.is_empty() || http::Method::from_bytes(req.method.as_bytes()).is_err() {
-            return Err(format!(
-                "invalid request method {:?}",
-                excerpt(&req.method, 40)
-            ));
-        }
-        if !req.target.starts_with('/') {
-            return Err(format!(
-                "request target {:?} must start with '/' (path and query only)",
-                excerpt(&req.target, 80)
-            ));
-        }
+        check_request_line(&req.method, &req.target)?;
         check_headers("request", &req.headers)?;
-        body_bytes(req.body.as_ref()).map_err(|e| format!("request body: {e}"))?;
+        check_stored_body("request", req.body.as_ref())?;
         match (&self.response, &self.failure) {
             (Some(resp), None) => {
-                if http::StatusCode::from_u16(resp.status).is_err() {
-                    return Err(format!("invalid response status {}", resp.status));
-                }
+                check_status(resp.status)?;
                 check_headers("response", &resp.headers)?;
-                body_bytes(resp.body.as_ref()).map_err(|e| format!("response body: {e}"))?;
-                Ok(())
+                check_stored_body("response", resp.body.as_ref())
             }
             (None, Some(_)) => Ok(()),
             (Some(_), Some(_)) => Err("has both a \"response\" and a \"failure\"".to_owned()),
@@ -537,17 +550,54 @@ impl Interaction {
     }
 }
 
+/// Base64 must decode; JSON and text bodies are valid as they stand.
+fn check_stored_body(side: &str, body: Option<&Body>) -> Result<(), String> {
+    match body {
+        Some(Body::Base64(data)) => decode_base64(data)
+            .map(drop)
+            .map_err(|e| format!("{side} body: {e}")),
+        _ => Ok(()),
+    }
+}
+
+/// A method and a target (path and query) that can be replayed.
+pub(crate) fn check_request_line(method: &str, target: &str) -> Result<(), String> {
+    if method.is_empty() || http::Method::from_bytes(method.as_bytes()).is_err() {
+        return Err(format!("invalid request method {:?}", excerpt(method, 40)));
+    }
+    if !target.starts_with('/') {
+        return Err(format!(
+            "request target {:?} must start with '/' (path and query only)",
+            excerpt(target, 80)
+        ));
+    }
+    Ok(())
+}
+
+/// A status code that can be replayed.
+pub(crate) fn check_status(status: u16) -> Result<(), String> {
+    http::StatusCode::from_u16(status)
+        .map(drop)
+        .map_err(|_| format!("invalid response status {status}"))
+}
+
 fn check_headers(side: &str, headers: &BTreeMap<String, String>) -> Result<(), String> {
     for (name, value) in headers {
-        if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(format!(
-                "invalid {side} header name {:?}",
-                excerpt(name, 40)
-            ));
-        }
-        if http::HeaderValue::from_str(value).is_err() {
-            return Err(format!("invalid value of {side} header {name}"));
-        }
+        check_header(side, name, value)?;
+    }
+    Ok(())
+}
+
+/// A header that can be replayed.
+pub(crate) fn check_header(side: &str, name: &str, value: &str) -> Result<(), String> {
+    if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Err(format!(
+            "invalid {side} header name {:?}",
+            excerpt(name, 40)
+        ));
+    }
+    if http::HeaderValue::from_str(value).is_err() {
+        return Err(format!("invalid value of {side} header {name}"));
     }
     Ok(())
 }
@@ -558,55 +608,6 @@ pub(crate) fn excerpt(text: &str, max: usize) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
     }
-}
-
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CassetteError> {
-    let io_err = |action: &'static str| {
-        move |source: io::Error| CassetteError::Io {
-            path: path.to_owned(),
-            action,
-            source,
-        }
-    };
-    let file_name = path.file_name().ok_or_else(|| {
-        io_err("write")(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the path has no file name",
-        ))
-    })?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&dir).map_err(io_err("create its directory"))?;
-    let temp = dir.join(format!(
-        ".{}.{}-{}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&temp, path)
-    })();
-    if let Err(source) = written {
-        let _ = fs::remove_file(&temp);
-        return Err(io_err("write")(source));
-    }
-    // Make the rename itself durable where the platform allows syncing a directory.
-    #[cfg(unix)]
-    if let Ok(handle) = fs::File::open(&dir) {
-        let _ = handle.sync_all();
-    }
-    Ok(())
 }
 
 /// `t` as RFC 3339 in UTC with whole seconds, e.g. `2025-01-15T10:30:00Z`.
@@ -658,7 +659,7 @@ mod tests {
     fn versions_and_shapes_are_checked() {
         let err = Cassette::from_slice(br#"{"version": 2, "interactions": []}"#).unwrap_err();
         assert!(
-            err.to_string().contains("unsupported cassette version 2"),
+            matches!(&err, CassetteError::UnsupportedVersion { found, .. } if found == "2"),
             "{err}"
         );
         let err = Cassette::from_slice(br#"{"interactions": []}"#).unwrap_err();

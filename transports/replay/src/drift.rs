@@ -3,15 +3,17 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use leap0_core::{
-    Config, CreateSandbox, CreateSnapshot, DeleteSnapshot, Exchange, GetSandbox, ListSnapshots,
-    Operation, PauseSandbox, Request, RestoreSnapshot, ResumeSnapshot,
-};
+use leap0_core::transport::Request;
+use leap0_core::{Config, Exchange, Operation};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::cassette::Cassette;
-use crate::normalize::{BodyForm, Compare, Difference, Shape, differences, quote};
+use crate::identify::{InputVisitor, with_input_type};
+use crate::normalize::{
+    BodyForm, Compare, Difference, Shape, differences, normalize_prefix, quote,
+};
 
 /// The base URL requests are rebuilt against (followed by `meta.base_path`).
 pub const DRIFT_BASE_URL: &str = "https://drift.invalid";
@@ -57,7 +59,6 @@ impl fmt::Display for Drift {
 /// difference of `inputs`.
 ///
 /// ```
-/// use leap0_core::{Config, Exchange, CreateSnapshot};
 /// use leap0_replay::{Cassette, Interaction, RecordedRequest, RecordedResponse, Body, check_drift};
 ///
 /// let mut cassette = Cassette::new();
@@ -79,14 +80,7 @@ impl fmt::Display for Drift {
 /// assert_eq!(drift[0].differences[0].to_string(), r#"body.name: recorded "cold", got "warm""#);
 /// ```
 pub fn check_drift(cassette: &Cassette) -> Vec<Drift> {
-    let base_path = {
-        let p = cassette.meta.base_path.trim().trim_end_matches('/');
-        if p.is_empty() || p.starts_with('/') {
-            p.to_owned()
-        } else {
-            format!("/{p}")
-        }
-    };
+    let base_path = normalize_prefix(&cassette.meta.base_path);
     let config = Config::builder()
         .api_key("drift-check")
         .base_url(format!("{DRIFT_BASE_URL}{base_path}"))
@@ -159,26 +153,22 @@ fn rebuild(
     inputs: &Value,
     config: &Config,
 ) -> Option<Result<Request, String>> {
-    Some(match operation {
-        Operation::CreateSnapshot => build::<CreateSnapshot>(inputs, config),
-        Operation::PauseSandbox => build::<PauseSandbox>(inputs, config),
-        Operation::ResumeSnapshot => build::<ResumeSnapshot>(inputs, config),
-        Operation::RestoreSnapshot => build::<RestoreSnapshot>(inputs, config),
-        Operation::DeleteSnapshot => build::<DeleteSnapshot>(inputs, config),
-        Operation::ListSnapshots => build::<ListSnapshots>(inputs, config),
-        Operation::GetSandbox => build::<GetSandbox>(inputs, config),
-        Operation::CreateSandbox => build::<CreateSandbox>(inputs, config),
-        _ => return None,
-    })
+    with_input_type(operation, Rebuild { inputs, config })
 }
 
-fn build<E: Exchange + DeserializeOwned>(
-    inputs: &Value,
-    config: &Config,
-) -> Result<Request, String> {
-    let exchange: E = serde_json::from_value(inputs.clone())
-        .map_err(|e| format!("the inputs no longer fit {}: {e}", E::OPERATION.name()))?;
-    exchange
-        .request(config)
-        .map_err(|e| format!("the current core rejects the inputs: {e}"))
+struct Rebuild<'a> {
+    inputs: &'a Value,
+    config: &'a Config,
+}
+
+impl InputVisitor for Rebuild<'_> {
+    type Output = Result<Request, String>;
+
+    fn visit<E: Exchange + Serialize + DeserializeOwned>(self) -> Result<Request, String> {
+        let exchange: E = serde_json::from_value(self.inputs.clone())
+            .map_err(|e| format!("the inputs no longer fit {}: {e}", E::OPERATION.name()))?;
+        exchange
+            .request(self.config)
+            .map_err(|e| format!("the current core rejects the inputs: {e}"))
+    }
 }

@@ -1,22 +1,24 @@
-//! Recognising which API operation a request belongs to, and with which inputs.
+//! Recognising which API operation a request belongs to, and with which inputs,
+//! by the core's route table.
 
 use leap0_core::{
-    CreateSandbox, CreateSnapshot, DeleteSnapshot, GetSandbox, ListSnapshots, Operation,
-    PauseSandbox, RestoreSnapshot, ResumeSnapshot,
+    CreateSandbox, CreateSnapshot, DeleteSandbox, DeleteSnapshot, Exchange, GetSandbox,
+    ListSnapshots, Operation, PauseSandbox, RestoreSnapshot, ResumeSnapshot,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::normalize::{decode, parse_query, split_target};
+use crate::normalize::{parse_query, split_target};
 
 /// Recognises the operation a request belongs to and rebuilds its inputs.
 ///
-/// The route is found from the `/v1/` part of the path (any prefix before it,
-/// such as a proxy's base path, is ignored); ids are percent-decoded; body fields
-/// and query parameters are mapped onto the core input struct (`order-by` becomes
-/// `order_by`, `page-size` becomes `page_size`) and checked by deserializing into
-/// it. The inputs are that struct serialized back, defaults filled in.
+/// The route comes from the core's [route table](leap0_core::route) (any prefix
+/// before `/v1/`, such as a proxy's base path, is ignored); path parameters are
+/// percent-decoded; body fields and query parameters are mapped onto the core
+/// input struct (`order-by` becomes `order_by`, `page-size` becomes
+/// `page_size`) and checked by deserializing into it. The inputs are that
+/// struct serialized back, defaults filled in.
 ///
 /// ```
 /// use leap0_core::Operation;
@@ -24,106 +26,101 @@ use crate::normalize::{decode, parse_query, split_target};
 ///
 /// let (operation, inputs) =
 ///     leap0_replay::identify("POST", "/v1/sandbox/sb%201/snapshot/create", br#"{"name":"warm"}"#)
-///         .unwrap();
+///         .expect("a create");
 /// assert_eq!(operation, Operation::CreateSnapshot);
 /// assert_eq!(inputs, json!({"sandbox_id": "sb 1", "name": "warm", "kill_sandbox_after": false}));
 /// assert_eq!(leap0_replay::identify("GET", "/v2/other", b""), None);
 /// ```
 pub fn identify(method: &str, target: &str, body: &[u8]) -> Option<(Operation, Value)> {
-    let route = route(method, target)?;
-    let inputs = route.inputs(target, body)?;
-    Some((route.operation(), inputs))
+    let (operation, fields) = fields(method, target, body)?;
+    let inputs = with_input_type(operation, Typed(fields))??;
+    Some((operation, inputs))
 }
 
-/// A recognised route, with the ids taken from its path.
-pub(crate) enum Route {
-    Create(String),
-    Pause(String),
-    Resume,
-    Restore,
-    Delete(String),
-    List,
-    Get(String),
-    CreateSandbox,
-}
-
-/// The route of a request, if it is one of the API's.
-pub(crate) fn route(method: &str, target: &str) -> Option<Route> {
+/// The operation of a request by its route alone.
+pub(crate) fn operation_of(method: &str, target: &str) -> Option<Operation> {
     let (path, _) = split_target(target);
-    let start = path.find("/v1/")?;
-    let mut segments: Vec<String> = path[start + 4..].split('/').map(decode).collect();
-    if segments.len() > 1 && segments.last().is_some_and(String::is_empty) {
-        segments.pop();
-    }
-    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let method = method.to_ascii_uppercase();
-    let route = match (method.as_str(), segments.as_slice()) {
-        ("POST", ["sandbox", id, "snapshot", "create"]) => Route::Create((*id).to_owned()),
-        ("POST", ["sandbox", id, "snapshot", "pause"]) => Route::Pause((*id).to_owned()),
-        ("POST", ["snapshot", "resume"]) => Route::Resume,
-        ("POST", ["snapshot", "restore"]) => Route::Restore,
-        ("DELETE", ["snapshot", id]) => Route::Delete((*id).to_owned()),
-        ("GET", ["snapshots"]) => Route::List,
-        ("GET", ["sandbox", id]) => Route::Get((*id).to_owned()),
-        ("POST", ["sandbox"]) => Route::CreateSandbox,
-        _ => return None,
-    };
-    Some(route)
+    leap0_core::route::find(method, path).map(|(route, _)| route.operation)
 }
 
-impl Route {
-    pub(crate) fn operation(&self) -> Operation {
-        match self {
-            Route::Create(_) => Operation::CreateSnapshot,
-            Route::Pause(_) => Operation::PauseSandbox,
-            Route::Resume => Operation::ResumeSnapshot,
-            Route::Restore => Operation::RestoreSnapshot,
-            Route::Delete(_) => Operation::DeleteSnapshot,
-            Route::List => Operation::ListSnapshots,
-            Route::Get(_) => Operation::GetSandbox,
-            Route::CreateSandbox => Operation::CreateSandbox,
-        }
+/// The operation and its input fields as JSON: path parameters, then the body
+/// or the query.
+fn fields(method: &str, target: &str, body: &[u8]) -> Option<(Operation, Map<String, Value>)> {
+    let (path, query) = split_target(target);
+    let (route, params) = leap0_core::route::find(method, path)?;
+    let mut fields = if route.operation == Operation::ListSnapshots {
+        no_body(body)?;
+        query_fields(query)?
+    } else if route.method == http::Method::POST {
+        body_object(body)?
+    } else {
+        no_body(body)?;
+        Map::new()
+    };
+    // The id in the path is the id; a body field of the same name does not count.
+    for (name, value) in params {
+        fields.insert(name.to_owned(), Value::String(value));
     }
+    Some((route.operation, fields))
+}
 
-    fn inputs(&self, target: &str, body: &[u8]) -> Option<Value> {
-        match self {
-            Route::Create(id) => {
-                typed::<CreateSnapshot>(with_id(body_object(body)?, "sandbox_id", id))
-            }
-            Route::Pause(id) => {
-                typed::<PauseSandbox>(with_id(body_object(body)?, "sandbox_id", id))
-            }
-            Route::Resume => typed::<ResumeSnapshot>(body_object(body)?),
-            Route::Restore => typed::<RestoreSnapshot>(body_object(body)?),
-            Route::CreateSandbox => typed::<CreateSandbox>(body_object(body)?),
-            Route::Delete(id) => {
-                no_body(body)?;
-                typed::<DeleteSnapshot>(with_id(Map::new(), "snapshot_id", id))
-            }
-            Route::Get(id) => {
-                no_body(body)?;
-                typed::<GetSandbox>(with_id(Map::new(), "sandbox_id", id))
-            }
-            Route::List => {
-                no_body(body)?;
-                let mut fields = Map::new();
-                for (name, value) in parse_query(split_target(target).1) {
-                    let (key, value) = match name.as_str() {
-                        "query" | "sort" => (name.clone(), Value::String(value)),
-                        "order-by" => ("order_by".to_owned(), Value::String(value)),
-                        "page" => ("page".to_owned(), Value::from(value.parse::<u64>().ok()?)),
-                        "page-size" => (
-                            "page_size".to_owned(),
-                            Value::from(value.parse::<u64>().ok()?),
-                        ),
-                        _ => continue,
-                    };
-                    fields.insert(key, value);
-                }
-                typed::<ListSnapshots>(fields)
-            }
-        }
+/// Something done with an operation's input type.
+pub(crate) trait InputVisitor {
+    /// What it gives.
+    type Output;
+    /// Does it with `E`.
+    fn visit<E: Exchange + Serialize + DeserializeOwned>(self) -> Self::Output;
+}
+
+/// Calls `visitor` with the input type of `operation`: the one table from
+/// operations to types in this crate. `None` for an operation this version does
+/// not know.
+pub(crate) fn with_input_type<V: InputVisitor>(
+    operation: Operation,
+    visitor: V,
+) -> Option<V::Output> {
+    Some(match operation {
+        Operation::CreateSnapshot => visitor.visit::<CreateSnapshot>(),
+        Operation::PauseSandbox => visitor.visit::<PauseSandbox>(),
+        Operation::ResumeSnapshot => visitor.visit::<ResumeSnapshot>(),
+        Operation::RestoreSnapshot => visitor.visit::<RestoreSnapshot>(),
+        Operation::DeleteSnapshot => visitor.visit::<DeleteSnapshot>(),
+        Operation::ListSnapshots => visitor.visit::<ListSnapshots>(),
+        Operation::GetSandbox => visitor.visit::<GetSandbox>(),
+        Operation::CreateSandbox => visitor.visit::<CreateSandbox>(),
+        Operation::DeleteSandbox => visitor.visit::<DeleteSandbox>(),
+        _ => return None,
+    })
+}
+
+/// Fields checked against the input type and serialized back.
+struct Typed(Map<String, Value>);
+
+impl InputVisitor for Typed {
+    type Output = Option<Value>;
+
+    fn visit<E: Exchange + Serialize + DeserializeOwned>(self) -> Option<Value> {
+        let value: E = serde_json::from_value(Value::Object(self.0)).ok()?;
+        serde_json::to_value(value).ok()
     }
+}
+
+fn query_fields(query: Option<&str>) -> Option<Map<String, Value>> {
+    let mut fields = Map::new();
+    for (name, value) in parse_query(query) {
+        let (key, value) = match name.as_str() {
+            "query" | "sort" => (name.clone(), Value::String(value)),
+            "order-by" => ("order_by".to_owned(), Value::String(value)),
+            "page" => ("page".to_owned(), Value::from(value.parse::<u64>().ok()?)),
+            "page-size" => (
+                "page_size".to_owned(),
+                Value::from(value.parse::<u64>().ok()?),
+            ),
+            _ => continue,
+        };
+        fields.insert(key, value);
+    }
+    Some(fields)
 }
 
 fn body_object(body: &[u8]) -> Option<Map<String, Value>> {
@@ -140,20 +137,6 @@ fn no_body(body: &[u8]) -> Option<()> {
     body.is_empty().then_some(())
 }
 
-fn with_id(mut fields: Map<String, Value>, key: &str, id: &str) -> Map<String, Value> {
-    // The id in the path is the id; a body field of the same name does not count.
-    let mut out = Map::new();
-    out.insert(key.to_owned(), Value::String(id.to_owned()));
-    fields.remove(key);
-    out.extend(fields);
-    out
-}
-
-fn typed<T: DeserializeOwned + Serialize>(fields: Map<String, Value>) -> Option<Value> {
-    let value: T = serde_json::from_value(Value::Object(fields)).ok()?;
-    serde_json::to_value(value).ok()
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -162,7 +145,7 @@ mod tests {
 
     #[test]
     fn every_route_is_recognised() {
-        let cases: [(&str, &str, &str, Operation, Value); 9] = [
+        let cases: [(&str, &str, &str, Operation, Value); 10] = [
             (
                 "POST",
                 "/prefix/v1/sandbox/sb-1/snapshot/create",
@@ -226,6 +209,13 @@ mod tests {
                 Operation::CreateSandbox,
                 json!({"template_name": "base"}),
             ),
+            (
+                "DELETE",
+                "/v1/sandbox/sb-1/",
+                "",
+                Operation::DeleteSandbox,
+                json!({"sandbox_id": "sb-1"}),
+            ),
         ];
         for (method, target, body, operation, inputs) in cases {
             assert_eq!(
@@ -245,7 +235,7 @@ mod tests {
             ("POST", "/v1/snapshot/resume", "[1]"),
             ("GET", "/v1/snapshots?page=x", ""),
             ("GET", "/v1/snapshots?sort=name", ""),
-            ("DELETE", "/v1/sandbox/sb-1/", ""),
+            ("PATCH", "/v1/sandbox/sb-1/", ""),
         ] {
             assert_eq!(
                 identify(method, target, body.as_bytes()),

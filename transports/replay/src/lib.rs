@@ -10,16 +10,18 @@
 //!   [`Cassette`], a versioned, pretty-printed JSON file, written atomically and
 //!   only after checking that no configured secret (pass the API key) is in it.
 //! - **Replay**: give the client a [`Replayer`] as its transport and the
-//!   replayer's [`VirtualClock`](leap0_core::VirtualClock) as its clock. Each
-//!   request is matched to a recorded one (method, path, query, JSON body
-//!   semantically) and answered with what was recorded, failures included.
-//!   Waiting (backoff, `Retry-After`, status polling) moves the virtual clock
-//!   instead of sleeping, so minutes of retries replay in microseconds. A
-//!   request that matches nothing fails with a report naming the closest
-//!   recorded requests and how they differ.
+//!   replayer's [`VirtualClock`](leap0_core::transport::VirtualClock) as its
+//!   clock. Each request is matched to a recorded one (method, path, query, JSON
+//!   body semantically), found by key in constant time whatever the cassette's
+//!   size, and answered with what was recorded, failures included. Waiting
+//!   (backoff, `Retry-After`, status polling) moves the virtual clock instead
+//!   of sleeping, so minutes of retries replay in microseconds. A request that
+//!   matches nothing fails with a report naming the closest recorded requests
+//!   and how they differ: [`ReplayError::Mismatch`], the cause of the client's
+//!   error.
 //! - **Both**: a [`Session`] picks by [`Mode`] (from `LEAP0_RECORD`): replay,
-//!   record what is missing, re-record everything, or record only when there is
-//!   no cassette yet.
+//!   record what is missing, re-record everything, append, or record only when
+//!   there is no cassette yet.
 //! - **Drift**: [`check_drift`] rebuilds every recorded request with the current
 //!   core, offline, and reports what the client would now send differently.
 //!
@@ -30,13 +32,14 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use leap0_core::{Config, Request, Response, SnapshotsClient, TransportError, VirtualClock};
-//! use leap0_replay::{Cassette, RecordOptions, Recorder, ReplayOptions, Replayer};
+//! use leap0_core::transport::{Request, Response, TransportError, VirtualClock};
+//! use leap0_core::{Config, SnapshotsClient, http};
+//! use leap0_replay::{RecordOptions, Recorder, ReplayError, ReplayOptions, Replayer};
 //!
 //! let server = |req: Request, _timeout: Duration| -> Result<Response, TransportError> {
 //!     assert_eq!(req.uri().path(), "/v1/sandbox/sb-1/snapshot/create");
 //!     let body = r#"{"id":"snap-1","name":"warm","vcpu":2,"memory":2048,"disk":10240}"#;
-//!     Ok(http::Response::builder().status(201).body(body.as_bytes().to_vec()).unwrap())
+//!     http::Response::builder().status(201).body(body.into()).map_err(TransportError::other)
 //! };
 //! let dir = std::env::temp_dir().join(format!("leap0-replay-doc-{}", std::process::id()));
 //! let path = dir.join("create.json");
@@ -61,7 +64,10 @@
 //!
 //! // A request that was never recorded fails with a report of the closest one.
 //! let err = client.create(leap0_core::CreateSnapshot::new("sb-1").name("cold")).unwrap_err();
-//! assert!(err.to_string().contains(r#"body.name: recorded "warm", got "cold""#));
+//! let Some(ReplayError::Mismatch(report)) = ReplayError::find(&err) else { panic!("a report") };
+//! assert_eq!(report.candidates[0].differences[0].to_string(), r#"body.name: recorded "warm", got "cold""#);
+//! // `{:?}` (what a failing `-> Result` test prints) shows the whole report.
+//! assert!(format!("{err:?}").contains("closest recorded requests, best first:"));
 //! assert_eq!(replayer.mismatches().len(), 1);
 //!
 //! replayer.finish()?; // every recorded interaction was used
@@ -109,14 +115,17 @@
 mod cassette;
 mod drift;
 mod identify;
+mod index;
+mod load;
 mod normalize;
 mod record;
 mod replay;
 mod session;
+mod store;
 
 pub use cassette::{
     Body, CASSETTE_VERSION, Cassette, CassetteError, Interaction, Meta, REDACTED, RecordedRequest,
-    RecordedResponse, Redactions,
+    RecordedResponse, Redactions, Version,
 };
 pub use drift::{DRIFT_BASE_URL, Drift, check_drift};
 pub use identify::identify;

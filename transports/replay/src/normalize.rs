@@ -6,6 +6,8 @@ use std::fmt;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
+use leap0_core::transport::Secrets;
+
 use crate::cassette::{Body, REDACTED, RecordedRequest, Redactions, excerpt};
 
 /// Headers that are always redacted when recording.
@@ -137,6 +139,16 @@ impl Shape {
     }
 }
 
+/// A path prefix as `""` or `/prefix`, without a trailing `/`.
+pub(crate) fn normalize_prefix(prefix: &str) -> String {
+    let trimmed = prefix.trim().trim_end_matches('/');
+    if trimmed.is_empty() || trimmed.starts_with('/') {
+        trimmed.to_owned()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
 /// Splits a target into path and query (without `?`; a fragment is dropped).
 pub(crate) fn split_target(target: &str) -> (&str, Option<&str>) {
     let target = target.split('#').next().unwrap_or_default();
@@ -209,22 +221,6 @@ pub(crate) fn differences(recorded: &Shape, got: &Shape, what: &Compare) -> Vec<
         }
     }
     out
-}
-
-/// How far apart two requests are, for ranking candidates (smaller is closer).
-pub(crate) fn distance(recorded: &Shape, got: &Shape, differences: &[Difference]) -> usize {
-    let mut score = differences.len();
-    if recorded.method != got.method {
-        score += 1000;
-    }
-    if !same_path(&recorded.path, &got.path) {
-        let longest = recorded.path.len().max(got.path.len());
-        let differing = (0..longest)
-            .filter(|&i| recorded.path.get(i) != got.path.get(i))
-            .count();
-        score += 100 + 10 * differing;
-    }
-    score
 }
 
 fn same_path(recorded: &[String], got: &[String]) -> bool {
@@ -359,6 +355,20 @@ pub(crate) fn render_json(value: &Value, max: usize) -> String {
     excerpt(&value.to_string(), max)
 }
 
+/// Text from a cassette or a live request, with control characters escaped
+/// so that it cannot steer a terminal.
+pub(crate) fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// A string in JSON quotes, cut after 120 characters.
 pub(crate) fn quote(text: &str) -> String {
     Value::String(excerpt(text, 120)).to_string()
@@ -371,11 +381,11 @@ pub(crate) struct Redactor {
     headers: BTreeSet<String>,
     query: BTreeSet<String>,
     json_fields: BTreeSet<String>,
-    secrets: Vec<String>,
+    secrets: Secrets,
 }
 
 impl Redactor {
-    pub(crate) fn new(redactions: &Redactions, secrets: &[String]) -> Redactor {
+    pub(crate) fn new(redactions: &Redactions, secrets: &Secrets) -> Redactor {
         Redactor {
             headers: ALWAYS_REDACTED
                 .iter()
@@ -389,11 +399,7 @@ impl Redactor {
                 .collect(),
             query: redactions.query.iter().cloned().collect(),
             json_fields: redactions.json_fields.iter().cloned().collect(),
-            secrets: secrets
-                .iter()
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect(),
+            secrets: secrets.clone(),
         }
     }
 
@@ -408,7 +414,7 @@ impl Redactor {
             let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
             let text = if self.headers.contains(&name)
                 || value.is_sensitive()
-                || self.secrets.iter().any(|s| text.contains(s.as_str()))
+                || self.secrets.contains(&text)
             {
                 REDACTED.to_owned()
             } else {
@@ -453,12 +459,11 @@ impl Redactor {
 
     /// The stored form of a body, with redacted JSON fields replaced.
     pub(crate) fn body(&self, bytes: &[u8]) -> Option<Body> {
-        if !self.json_fields.is_empty() {
-            if let Ok(mut value) = serde_json::from_slice::<Value>(bytes) {
-                if self.json(&mut value) {
-                    return Some(Body::Json(value));
-                }
-            }
+        if !self.json_fields.is_empty()
+            && let Ok(mut value) = serde_json::from_slice::<Value>(bytes)
+            && self.json(&mut value)
+        {
+            return Some(Body::Json(value));
         }
         Body::from_bytes(bytes)
     }
@@ -571,7 +576,7 @@ mod tests {
                 query: vec!["sig".into()],
                 json_fields: vec!["password".into()],
             },
-            &["s3cr3t".into()],
+            &Secrets::new().with("s3cr3t"),
         );
         assert_eq!(r.target("/v1/a?sig=abc&x=1"), "/v1/a?sig=<redacted>&x=1");
         assert_eq!(

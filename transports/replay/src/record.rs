@@ -6,21 +6,25 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use leap0_core::{AsyncTransport, Request, Response, Transport, TransportError};
+use leap0_core::transport::{
+    AsyncTransport, Request, Response, Secrets, Transport, TransportError,
+};
 
 use crate::cassette::{
     Cassette, CassetteError, Interaction, RecordedRequest, RecordedResponse, Redactions, rfc3339,
+    secrets_of,
 };
-use crate::identify::{identify, route};
-use crate::normalize::{Redactor, split_target};
+use crate::identify::{identify, operation_of};
+use crate::normalize::{Redactor, normalize_prefix, split_target};
 
 /// What to keep out of a recording.
 ///
 /// The headers `authorization`, `x-api-key`, `proxy-authorization`, `cookie` and
 /// `set-cookie` are always redacted (stored as `<redacted>`), and so is any header
-/// whose value contains a secret. Redaction happens before anything is stored.
-/// Before a cassette is written, its text is also scanned for every secret, and
-/// the write is refused if one is found.
+/// marked sensitive or whose value contains a secret in any form. Redaction
+/// happens before anything is stored. Before a cassette is written, its text is
+/// also scanned for every secret (as given, as its bare token, base64-encoded,
+/// JSON-escaped or percent-encoded), and the write is refused if one is found.
 ///
 /// `Debug` shows how many secrets there are, never the secrets.
 ///
@@ -142,7 +146,8 @@ impl RecordOptions {
 ///
 /// ```
 /// use std::time::Duration;
-/// use leap0_core::{Config, Request, Response, SnapshotsClient, TransportError, VirtualClock};
+/// use leap0_core::transport::{Request, Response, TransportError, VirtualClock};
+/// use leap0_core::{Config, SnapshotsClient, http};
 /// use leap0_replay::{RecordOptions, Recorder};
 ///
 /// let server = |_req: Request, _timeout: Duration| -> Result<Response, TransportError> {
@@ -165,6 +170,7 @@ pub struct Recorder<T> {
 
 struct Shared {
     options: RecordOptions,
+    secrets: Secrets,
     redactor: Redactor,
     started: SystemTime,
     log: Mutex<Vec<Interaction>>,
@@ -196,11 +202,13 @@ impl<T> Recorder<T> {
     }
 
     pub(crate) fn from_arc(inner: Arc<T>, options: RecordOptions) -> Recorder<T> {
-        let redactor = Redactor::new(&options.redactions(), &options.secrets);
+        let secrets = secrets_of(&options.secrets);
+        let redactor = Redactor::new(&options.redactions(), &secrets);
         Recorder {
             inner,
             shared: Arc::new(Shared {
                 options,
+                secrets,
                 redactor,
                 started: SystemTime::now(),
                 log: Mutex::new(Vec::new()),
@@ -253,14 +261,15 @@ impl<T> Recorder<T> {
         cassette
     }
 
-    /// Writes what was recorded to `path` (atomically), refusing if a configured
-    /// secret appears anywhere in it.
+    /// Writes what was recorded to `path` (atomically, replacing what was
+    /// there), refusing if a configured secret appears anywhere in it in any
+    /// form, and if another recording is writing the same cassette.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), CassetteError> {
         self.cassette().save(path, &self.shared.options.secrets)
     }
 
-    pub(crate) fn secrets(&self) -> &[String] {
-        &self.shared.options.secrets
+    pub(crate) fn secrets(&self) -> &Secrets {
+        &self.shared.secrets
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<Interaction>> {
@@ -284,7 +293,7 @@ impl<T> Recorder<T> {
         let body_bytes = crate::cassette::body_bytes(body.as_ref()).unwrap_or_default();
         let (operation, inputs) = match identify(&method, &target, &body_bytes) {
             Some((operation, inputs)) => (Some(operation), Some(inputs)),
-            None => (route(&method, &target).map(|r| r.operation()), None),
+            None => (operation_of(&method, &target), None),
         };
         Interaction {
             operation,
@@ -329,16 +338,6 @@ impl Shared {
     }
 }
 
-/// `""` or `/prefix` without a trailing `/`.
-fn normalize_prefix(prefix: &str) -> String {
-    let trimmed = prefix.trim().trim_end_matches('/');
-    if trimmed.is_empty() || trimmed.starts_with('/') {
-        trimmed.to_owned()
-    } else {
-        format!("/{trimmed}")
-    }
-}
-
 fn infer_base_path(interactions: &[Interaction]) -> String {
     interactions
         .iter()
@@ -365,7 +364,7 @@ impl<T: AsyncTransport> AsyncTransport for Recorder<T> {
         &self,
         request: Request,
         timeout: Duration,
-    ) -> impl Future<Output = Result<Response, TransportError>> + Send {
+    ) -> impl Future<Output = Result<Response, TransportError>> {
         let interaction = self.capture(&request);
         let shared = Arc::clone(&self.shared);
         let exchange = self.inner.send(request, timeout);

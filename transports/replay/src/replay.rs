@@ -1,18 +1,22 @@
 //! Replaying: a transport that answers from a cassette.
 
+use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use leap0_core::{
-    AsyncTransport, Operation, Request, Response, Transport, TransportError, TransportErrorKind,
+use leap0_core::Operation;
+use leap0_core::transport::{
+    AsyncTransport, Request, Response, Secrets, Transport, TransportError, TransportErrorKind,
     VirtualClock,
 };
 
-use crate::cassette::{Cassette, CassetteError, RecordedResponse, body_bytes};
-use crate::normalize::{Compare, Difference, Redactor, Shape, VOLATILE, differences, distance};
+use crate::cassette::{Cassette, CassetteError, read};
+use crate::index::{Index, key};
+use crate::load::{Answer, Book};
+use crate::normalize::{Compare, Difference, Redactor, Shape, VOLATILE, differences, shown};
 use crate::session::RECORD_ENV;
 
 /// What to do when a request matches only recorded interactions that were all
@@ -65,6 +69,10 @@ pub struct ReplayOptions {
     /// Advance the virtual clock by each replayed interaction's recorded latency
     /// (default true).
     pub simulate_latency: bool,
+    /// How a mismatch report says to fix the cassette (default: re-record
+    /// with `LEAP0_RECORD=missing` or `all`, or delete the file). A program
+    /// with its own way to re-record (a command-line flag) names it here.
+    pub rerecord_hint: Option<String>,
 }
 
 impl Default for ReplayOptions {
@@ -77,6 +85,7 @@ impl Default for ReplayOptions {
             on_exhausted: Exhausted::Fail,
             allow_unused: false,
             simulate_latency: true,
+            rerecord_hint: None,
         }
     }
 }
@@ -123,6 +132,12 @@ impl ReplayOptions {
         self.simulate_latency = on;
         self
     }
+
+    /// Sets [`rerecord_hint`](Self::rerecord_hint).
+    pub fn rerecord_hint(mut self, hint: impl Into<String>) -> Self {
+        self.rerecord_hint = Some(hint.into());
+        self
+    }
 }
 
 /// A [`Transport`] and [`AsyncTransport`] that answers from a [`Cassette`], with
@@ -132,9 +147,15 @@ impl ReplayOptions {
 /// when the client waits (and, with `simulate_latency`, by each interaction's
 /// recorded latency), so retries, `Retry-After` and polling replay instantly.
 ///
+/// Recorded requests are indexed by their match key, so a request finds its
+/// answer in constant time whatever the cassette's size, and repeated requests
+/// get their recorded answers in order.
+///
 /// A request that matches nothing fails with a [`TransportError`] of kind
-/// `Other` (not sent, not retried) whose message is the full [`Mismatch`] report;
-/// the typed reports stay available from [`mismatches`](Self::mismatches).
+/// `Other` (not sent, not retried) whose cause is [`ReplayError::Mismatch`]:
+/// the report of the closest recorded requests and how they differ, as
+/// `{:?}` of the client's error shows it. [`mismatches`](Self::mismatches)
+/// keeps every report.
 ///
 /// Clones share one state. `Debug` shows no recorded data.
 #[derive(Clone)]
@@ -145,8 +166,8 @@ pub struct Replayer {
 struct Shared {
     path: Option<PathBuf>,
     options: ReplayOptions,
-    cassette: Cassette,
-    shapes: Vec<Shape>,
+    book: Book,
+    index: Index,
     redactor: Redactor,
     compare: Compare,
     clock: VirtualClock,
@@ -155,6 +176,10 @@ struct Shared {
 
 struct State {
     used: Vec<bool>,
+    /// Per key list: how many of its first entries are known to be used.
+    cursors: Vec<usize>,
+    /// No interaction before this one is unused.
+    next_unused: usize,
     mismatches: Vec<Mismatch>,
 }
 
@@ -177,27 +202,39 @@ enum Pick {
 }
 
 impl Replayer {
-    /// Replays `cassette`.
-    pub fn new(cassette: Cassette, options: ReplayOptions) -> Replayer {
-        Replayer::build(cassette, options, None)
+    /// Replays `cassette` (checked first, as when loaded from a file).
+    pub fn new(cassette: Cassette, options: ReplayOptions) -> Result<Replayer, CassetteError> {
+        Ok(Replayer::build(
+            Book::from_cassette(cassette)?,
+            options,
+            None,
+        ))
     }
 
-    /// Loads and replays the cassette at `path` (named in every message).
+    /// Loads and replays the cassette at `path` (named in every message), in
+    /// one pass over the file.
     pub fn from_file(
         path: impl AsRef<Path>,
         options: ReplayOptions,
     ) -> Result<Replayer, CassetteError> {
         let path = path.as_ref();
-        let cassette = Cassette::load(path)?;
-        Ok(Replayer::build(cassette, options, Some(path.to_owned())))
+        let bytes = read(path)?;
+        let book = Book::from_bytes(&bytes, Some(path))?;
+        Ok(Replayer::build(book, options, Some(path.to_owned())))
     }
 
-    pub(crate) fn build(
-        cassette: Cassette,
-        options: ReplayOptions,
-        path: Option<PathBuf>,
-    ) -> Replayer {
-        let redactor = Redactor::new(&cassette.meta.redact, &[]);
+    /// Replays the cassette in `bytes` (the file format). Any input gives a
+    /// replayer or an error, never a panic.
+    pub fn from_slice(bytes: &[u8], options: ReplayOptions) -> Result<Replayer, CassetteError> {
+        Ok(Replayer::build(
+            Book::from_bytes(bytes, None)?,
+            options,
+            None,
+        ))
+    }
+
+    pub(crate) fn build(book: Book, options: ReplayOptions, path: Option<PathBuf>) -> Replayer {
+        let redactor = Redactor::new(&book.meta.redact, &Secrets::new());
         let headers = options
             .match_headers
             .iter()
@@ -209,25 +246,29 @@ impl Replayer {
             body: options.match_body,
             headers,
         };
-        let shapes = cassette
+        let shapes: Vec<Shape> = book
             .interactions
             .iter()
-            .map(|x| Shape::of_recorded(&x.request))
-            .collect::<Vec<_>>();
-        let used = vec![false; shapes.len()];
+            .map(|x| x.request.clone())
+            .collect();
+        let index = Index::new(&shapes, &compare, &book.meta.redact);
+        drop(shapes);
+        let state = State {
+            used: vec![false; book.interactions.len()],
+            cursors: vec![0; index.lists()],
+            next_unused: 0,
+            mismatches: Vec::new(),
+        };
         Replayer {
             shared: Arc::new(Shared {
                 path,
                 options,
-                cassette,
-                shapes,
+                book,
+                index,
                 redactor,
                 compare,
                 clock: VirtualClock::new(),
-                state: Mutex::new(State {
-                    used,
-                    mismatches: Vec::new(),
-                }),
+                state: Mutex::new(state),
             }),
         }
     }
@@ -237,9 +278,14 @@ impl Replayer {
         self.shared.clock.clone()
     }
 
-    /// The cassette being replayed.
-    pub fn cassette(&self) -> &Cassette {
-        &self.shared.cassette
+    /// How many interactions the cassette holds.
+    pub fn len(&self) -> usize {
+        self.shared.book.interactions.len()
+    }
+
+    /// Whether the cassette holds no interaction.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The cassette file, if it was loaded from one.
@@ -274,7 +320,7 @@ impl Replayer {
         let interactions = unused
             .into_iter()
             .filter_map(|index| {
-                let x = self.shared.cassette.interactions.get(index)?;
+                let x = self.shared.book.interactions.get(index)?;
                 Some(UnusedInteraction {
                     index,
                     operation: x.operation,
@@ -292,22 +338,18 @@ impl Replayer {
     /// Answers one request from the cassette: what [`Transport::send`] does.
     pub fn replay(&self, request: &Request) -> Result<Response, TransportError> {
         let live = self.live_shape(request);
+        let live_key = key(&live, &self.shared.compare);
         let mut state = self.lock();
-        match self.pick(&live, &state.used, self.shared.options.on_exhausted) {
-            Pick::Use(index) => {
-                mark_used(&mut state.used, index);
-                drop(state);
-                self.deliver(index)
-            }
+        match self.pick(&live, &live_key, &mut state) {
+            Pick::Use(index) => self.deliver(index, &mut state),
             Pick::NoMatch { expected_next } => {
                 let mismatch = self.mismatch(&live, &state.used, expected_next);
-                let message = mismatch.to_string();
-                state.mismatches.push(mismatch);
-                Err(TransportError::new(
-                    TransportErrorKind::Other,
-                    false,
-                    message,
-                ))
+                let summary = mismatch.summary();
+                state.mismatches.push(mismatch.clone());
+                Err(
+                    TransportError::new(TransportErrorKind::Other, false, summary)
+                        .with_cause(ReplayError::Mismatch(Box::new(mismatch))),
+                )
             }
         }
     }
@@ -316,13 +358,10 @@ impl Replayer {
     /// request; `None` (and no mismatch noted) otherwise.
     pub(crate) fn try_replay(&self, request: &Request) -> Option<Result<Response, TransportError>> {
         let live = self.live_shape(request);
+        let live_key = key(&live, &self.shared.compare);
         let mut state = self.lock();
-        match self.pick(&live, &state.used, self.shared.options.on_exhausted) {
-            Pick::Use(index) => {
-                mark_used(&mut state.used, index);
-                drop(state);
-                Some(self.deliver(index))
-            }
+        match self.pick(&live, &live_key, &mut state) {
+            Pick::Use(index) => Some(self.deliver(index, &mut state)),
             Pick::NoMatch { .. } => None,
         }
     }
@@ -341,75 +380,122 @@ impl Replayer {
             |pq| pq.as_str().to_owned(),
         );
         let target = redactor.target(if target.is_empty() { "/" } else { &target });
+        let headers = if self.shared.compare.headers.is_empty() {
+            Default::default()
+        } else {
+            redactor.headers(request.headers())
+        };
         Shape::new(
             request.method().as_str(),
             &target,
-            redactor.headers(request.headers()),
+            headers,
             redactor.body_form(request.body()),
         )
     }
 
-    fn pick(&self, live: &Shape, used: &[bool], exhausted: Exhausted) -> Pick {
-        let compare = &self.shared.compare;
-        let matching: Vec<usize> = self
-            .shared
-            .shapes
-            .iter()
-            .enumerate()
-            .filter(|(_, recorded)| differences(recorded, live, compare).is_empty())
-            .map(|(i, _)| i)
-            .collect();
-        let is_used = |i: usize| used.get(i).copied().unwrap_or(true);
-        let next_unused = (0..used.len()).find(|&i| !is_used(i));
-        if self.shared.options.strict_order {
-            if let Some(next) = next_unused.filter(|n| matching.contains(n)) {
+    fn pick(&self, live: &Shape, live_key: &str, state: &mut State) -> Pick {
+        let shared = &self.shared;
+        let index = &shared.index;
+        while state.used.get(state.next_unused).copied().unwrap_or(false) {
+            state.next_unused += 1;
+        }
+        let list = index.list_of(live_key);
+        if shared.options.strict_order {
+            let next = state.next_unused;
+            let next_exists = next < state.used.len();
+            if next_exists && index.matches(next, list.map(|(id, _)| id), live, &shared.compare) {
                 return Pick::Use(next);
             }
-        } else if let Some(&index) = matching.iter().find(|&&i| !is_used(i)) {
-            return Pick::Use(index);
+            return Pick::NoMatch {
+                expected_next: next_exists.then_some(next),
+            };
         }
-        let all_used = matching.iter().all(|&i| is_used(i));
-        if let (Exhausted::RepeatLast, Some(&last), true) = (exhausted, matching.last(), all_used) {
-            return Pick::Use(last);
+        // The first unused entry of the key's list, moving its cursor past used ones.
+        let keyed = list.and_then(|(id, entries)| {
+            let cursor = state.cursors.get_mut(id)?;
+            while entries
+                .get(*cursor)
+                .is_some_and(|&i| state.used.get(i).copied().unwrap_or(true))
+            {
+                *cursor += 1;
+            }
+            entries.get(*cursor).copied()
+        });
+        let wild: Vec<usize> = index.wildcard_matches(live, &shared.compare).collect();
+        let wild_unused = wild
+            .iter()
+            .copied()
+            .find(|&i| !state.used.get(i).copied().unwrap_or(true));
+        if let Some(first) = [keyed, wild_unused].into_iter().flatten().min() {
+            return Pick::Use(first);
+        }
+        if shared.options.on_exhausted == Exhausted::RepeatLast {
+            let last_keyed = list.and_then(|(_, entries)| entries.last().copied());
+            if let Some(last) = [last_keyed, wild.last().copied()]
+                .into_iter()
+                .flatten()
+                .max()
+            {
+                return Pick::Use(last);
+            }
         }
         Pick::NoMatch {
-            expected_next: next_unused.filter(|_| self.shared.options.strict_order),
+            expected_next: None,
         }
     }
 
-    fn deliver(&self, index: usize) -> Result<Response, TransportError> {
-        let Some(interaction) = self.shared.cassette.interactions.get(index) else {
-            return Err(unreplayable(index, "it does not exist"));
+    fn deliver(&self, index: usize, state: &mut State) -> Result<Response, TransportError> {
+        if let Some(slot) = state.used.get_mut(index) {
+            *slot = true;
+        }
+        let Some(interaction) = self.shared.book.interactions.get(index) else {
+            return Err(TransportError::new(
+                TransportErrorKind::Other,
+                false,
+                format!("leap0-replay: recorded interaction #{index} does not exist"),
+            ));
         };
         if self.shared.options.simulate_latency {
             self.shared
                 .clock
                 .advance(Duration::from_millis(interaction.latency_ms));
         }
-        match (&interaction.response, &interaction.failure) {
-            (_, Some(failure)) => Err(failure.clone()),
-            (Some(response), None) => {
-                build_response(response).map_err(|reason| unreplayable(index, &reason))
+        match &interaction.answer {
+            Answer::Failure(failure) => Err(failure.clone()),
+            Answer::Response {
+                status,
+                headers,
+                body,
+            } => {
+                let mut response = http::Response::new(body.clone());
+                *response.status_mut() = *status;
+                let map = response.headers_mut();
+                map.reserve(headers.len());
+                for (name, value) in headers {
+                    map.append(name.clone(), value.clone());
+                }
+                Ok(response)
             }
-            (None, None) => Err(unreplayable(
-                index,
-                "it has neither a response nor a failure",
-            )),
         }
     }
 
-    fn candidate(&self, index: usize, live: &Shape, used: &[bool]) -> Option<(usize, Candidate)> {
-        let recorded = self.shared.shapes.get(index)?;
-        let interaction = self.shared.cassette.interactions.get(index)?;
+    fn candidate(&self, index: usize, live: &Shape, used: &[bool]) -> Option<(Rank, Candidate)> {
+        let interaction = self.shared.book.interactions.get(index)?;
+        let recorded = &interaction.request;
         let differences = differences(recorded, live, &self.shared.compare);
-        let score = distance(recorded, live, &differences);
+        let same_route = route_of(recorded) == route_of(live);
+        let rank = Rank {
+            other_method: recorded.method != live.method,
+            other_route: !same_route,
+            differences: differences.len(),
+        };
         Some((
-            score,
+            rank,
             Candidate {
                 index,
                 operation: interaction.operation,
-                method: interaction.request.method.clone(),
-                target: interaction.request.target.clone(),
+                method: recorded.method.clone(),
+                target: recorded.target.clone(),
                 differences,
                 used: used.get(index).copied().unwrap_or(false),
             },
@@ -417,51 +503,45 @@ impl Replayer {
     }
 
     fn mismatch(&self, live: &Shape, used: &[bool], expected_next: Option<usize>) -> Mismatch {
-        let mut ranked: Vec<(usize, Candidate)> = (0..self.shared.shapes.len())
+        let mut ranked: Vec<(Rank, Candidate)> = (0..self.shared.book.interactions.len())
             .filter_map(|i| self.candidate(i, live, used))
             .collect();
-        ranked.sort_by_key(|(score, c)| (*score, c.used, c.index));
+        ranked.sort_by_key(|(rank, c)| (*rank, c.used, c.index));
         let candidates = ranked.into_iter().take(3).map(|(_, c)| c).collect();
         let expected_next = expected_next
             .and_then(|i| self.candidate(i, live, used))
             .map(|(_, c)| c);
+        let hint = match &self.shared.options.rerecord_hint {
+            Some(hint) => hint.clone(),
+            None => default_hint(self.shared.path.as_deref()),
+        };
         Mismatch {
             cassette: self.shared.path.clone(),
             method: live.method.clone(),
             target: live.target.clone(),
             body: live.body.summary(),
-            interactions: self.shared.shapes.len(),
+            interactions: self.shared.book.interactions.len(),
             candidates,
             expected_next,
-            hint: hint(self.shared.path.as_deref()),
+            hint,
         }
     }
 }
 
-fn mark_used(used: &mut [bool], index: usize) {
-    if let Some(slot) = used.get_mut(index) {
-        *slot = true;
-    }
+/// How far a candidate is from the live request: another method first, then
+/// another route, then the number of differing fields (smaller is closer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Rank {
+    other_method: bool,
+    other_route: bool,
+    differences: usize,
 }
 
-fn unreplayable(index: usize, reason: &str) -> TransportError {
-    TransportError::new(
-        TransportErrorKind::Other,
-        false,
-        format!("leap0-replay: recorded interaction #{index} cannot be replayed: {reason}"),
-    )
+fn route_of(shape: &Shape) -> Option<Operation> {
+    leap0_core::route::find(&shape.method, shape.raw_path()).map(|(route, _)| route.operation)
 }
 
-fn build_response(recorded: &RecordedResponse) -> Result<Response, String> {
-    let mut builder = http::Response::builder().status(recorded.status);
-    for (name, value) in &recorded.headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
-    let body = body_bytes(recorded.body.as_ref())?;
-    builder.body(body).map_err(|e| e.to_string())
-}
-
-fn hint(path: Option<&Path>) -> String {
+fn default_hint(path: Option<&Path>) -> String {
     let delete = match path {
         Some(path) => format!("delete {}", path.display()),
         None => "delete the cassette".to_owned(),
@@ -473,6 +553,7 @@ fn hint(path: Option<&Path>) -> String {
 
 /// A recorded interaction close to a request that matched nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Candidate {
     /// Its position in the cassette (0-based).
     pub index: usize,
@@ -495,8 +576,8 @@ impl fmt::Display for Candidate {
             "#{} {} {} {} ({})",
             self.index,
             self.operation.map_or("unknown operation", Operation::name),
-            self.method,
-            self.target,
+            shown(&self.method),
+            shown(&self.target),
             if self.used { "already used" } else { "unused" }
         )?;
         if self.differences.is_empty() {
@@ -513,9 +594,12 @@ impl fmt::Display for Candidate {
     }
 }
 
-/// Why a request could not be answered from the cassette. Its `Display` is the
-/// message of the [`TransportError`] the replayer returned.
+/// Why a request could not be answered from the cassette: the request, the
+/// closest recorded requests with their differences, and how to fix it. Its
+/// `Display` is multi-line; text from the cassette is shown with control
+/// characters escaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Mismatch {
     /// The cassette file, if the replayer was loaded from one.
     pub cassette: Option<PathBuf>,
@@ -535,9 +619,25 @@ pub struct Mismatch {
     pub hint: String,
 }
 
+impl Mismatch {
+    /// The one-line summary the transport error carries.
+    fn summary(&self) -> String {
+        format!(
+            "leap0-replay has no recorded answer for {} {} (the report of the closest recorded requests follows)",
+            shown(&self.method),
+            shown(&self.target)
+        )
+    }
+}
+
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let request = format!("{} {} ({})", self.method, self.target, self.body);
+        let request = format!(
+            "{} {} ({})",
+            shown(&self.method),
+            shown(&self.target),
+            shown(&self.body)
+        );
         let exhausted = self
             .candidates
             .first()
@@ -545,21 +645,21 @@ impl fmt::Display for Mismatch {
         if let Some(next) = &self.expected_next {
             write!(
                 f,
-                "leap0-replay: request out of order (strict_order): the client sent {request}, but the next recorded request is #{}",
+                "request out of order (strict_order): the client sent {request}, but the next recorded request is #{}",
                 next.index
             )?;
         } else if exhausted {
             write!(
                 f,
-                "leap0-replay: {request} was sent more often than when recording: every matching recorded interaction was already used"
+                "{request} was sent more often than when recording: every matching recorded interaction was already used"
             )?;
         } else if self.interactions == 0 {
             write!(
                 f,
-                "leap0-replay: no recorded interaction matches {request}: the cassette is empty"
+                "no recorded interaction matches {request}: the cassette is empty"
             )?;
         } else {
-            write!(f, "leap0-replay: no recorded interaction matches {request}")?;
+            write!(f, "no recorded interaction matches {request}")?;
         }
         match &self.cassette {
             Some(path) => write!(f, "\n  cassette: {}", path.display())?,
@@ -580,6 +680,7 @@ impl fmt::Display for Mismatch {
 
 /// A recorded interaction the replay did not use.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UnusedInteraction {
     /// Its position in the cassette (0-based).
     pub index: usize,
@@ -598,19 +699,25 @@ impl fmt::Display for UnusedInteraction {
             "#{} {} {} {}",
             self.index,
             self.operation.map_or("unknown operation", Operation::name),
-            self.method,
-            self.target
+            shown(&self.method),
+            shown(&self.target)
         )
     }
 }
 
-/// Why a replay or recording session could not finish.
-#[derive(Debug, thiserror::Error)]
+/// Why a replay or recording session could not go on or finish.
+///
+/// `Debug` is the same multi-line text as `Display`, so a failed
+/// `#[test] fn .. -> Result<..>` shows it as it is meant to be read.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ReplayError {
     /// The cassette could not be read, checked or written.
     #[error(transparent)]
     Cassette(#[from] CassetteError),
+    /// A request matched no recorded interaction.
+    #[error("leap0-replay: {0}")]
+    Mismatch(Box<Mismatch>),
     /// Some recorded interactions were never asked for.
     #[error("{}", unused_message(cassette.as_deref(), interactions))]
     Unused {
@@ -628,6 +735,38 @@ pub enum ReplayError {
         /// The cassette file that does not exist.
         path: PathBuf,
     },
+}
+
+impl fmt::Debug for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl ReplayError {
+    /// The replay error in `error` or its chain of causes, if any: how a test
+    /// reaches the typed report behind a client's [`leap0_core::Error`].
+    ///
+    /// ```
+    /// # use leap0_replay::{Cassette, ReplayError, ReplayOptions, Replayer};
+    /// # let replayer = Replayer::new(Cassette::new(), ReplayOptions::default())?;
+    /// # let config = leap0_core::Config::new("key")?;
+    /// let client = leap0_core::SnapshotsClient::new(config, replayer.clone(), replayer.clock());
+    /// let error = client.delete("snap-1").unwrap_err();
+    /// let Some(ReplayError::Mismatch(report)) = ReplayError::find(&error) else { panic!("a report") };
+    /// assert_eq!(report.target, "/v1/snapshot/snap-1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn find<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a ReplayError> {
+        let mut current = Some(error);
+        while let Some(e) = current {
+            if let Some(found) = e.downcast_ref::<ReplayError>() {
+                return Some(found);
+            }
+            current = e.source();
+        }
+        None
+    }
 }
 
 fn unused_message(cassette: Option<&Path>, interactions: &[UnusedInteraction]) -> String {
@@ -655,6 +794,8 @@ impl Transport for Replayer {
 }
 
 impl AsyncTransport for Replayer {
+    // A promise beyond the trait's: this future is `Send`.
+    #[allow(refining_impl_trait)]
     fn send(
         &self,
         request: Request,

@@ -3,17 +3,20 @@
 use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use leap0_core::{
-    AsyncClock, AsyncTransport, Clock, Request, Response, Timestamp, Transport, TransportError,
-    VirtualClock,
+use leap0_core::Timestamp;
+use leap0_core::transport::{
+    AsyncClock, AsyncTransport, Clock, Request, Response, Transport, TransportError,
+    TransportErrorKind, VirtualClock,
 };
 
 use crate::cassette::{Cassette, Interaction};
+use crate::load::Book;
 use crate::record::{RecordOptions, Recorder};
 use crate::replay::{ReplayError, ReplayOptions, Replayer};
+use crate::store::CassetteLock;
 
 /// The environment variable [`Mode::from_env`] reads.
 pub const RECORD_ENV: &str = "LEAP0_RECORD";
@@ -30,20 +33,32 @@ pub enum Mode {
     RecordMissing,
     /// Forward and record everything, replacing the cassette (`LEAP0_RECORD=all`).
     ReRecordAll,
+    /// Forward and record everything, keeping the cassette's interactions and
+    /// adding the new ones after them (`LEAP0_RECORD=append`).
+    Append,
     /// Replay if the cassette exists, else record it (`LEAP0_RECORD=auto`).
     Auto,
 }
 
 /// An unknown mode name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{RECORD_ENV}: unknown mode {value:?}; expected replay, missing, all or auto")]
+#[error("{RECORD_ENV}: unknown mode {value:?}; expected replay, missing, all, append or auto")]
 pub struct ModeError {
     /// The value given.
     pub value: String,
 }
 
 impl Mode {
-    /// Parses `replay`, `missing`, `all` or `auto` (case-insensitive, trimmed).
+    /// Every mode, in the order of [`as_str`](Self::as_str)'s names.
+    pub const ALL: [Mode; 5] = [
+        Mode::ReplayOnly,
+        Mode::RecordMissing,
+        Mode::ReRecordAll,
+        Mode::Append,
+        Mode::Auto,
+    ];
+
+    /// Parses `replay`, `missing`, `all`, `append` or `auto` (case-insensitive, trimmed).
     ///
     /// ```
     /// use leap0_replay::Mode;
@@ -55,6 +70,7 @@ impl Mode {
             "replay" => Ok(Mode::ReplayOnly),
             "missing" => Ok(Mode::RecordMissing),
             "all" => Ok(Mode::ReRecordAll),
+            "append" => Ok(Mode::Append),
             "auto" => Ok(Mode::Auto),
             _ => Err(ModeError {
                 value: value.to_owned(),
@@ -88,6 +104,7 @@ impl Mode {
             Mode::ReplayOnly => "replay",
             Mode::RecordMissing => "missing",
             Mode::ReRecordAll => "all",
+            Mode::Append => "append",
             Mode::Auto => "auto",
         }
     }
@@ -107,9 +124,15 @@ impl fmt::Display for Mode {
 /// to save the recording or check that every recorded interaction was used.
 /// Nothing is saved without `finish`.
 ///
+/// A recording session holds the cassette's lock from `open` to `finish` (or
+/// until dropped), so a second recording of the same cassette fails at `open` with
+/// [`CassetteError::Locked`](crate::CassetteError::Locked) instead of losing
+/// one side's interactions.
+///
 /// ```
 /// use std::time::Duration;
-/// use leap0_core::{Config, Request, Response, SnapshotsClient, TransportError, VirtualClock};
+/// use leap0_core::transport::{Request, Response, TransportError, VirtualClock};
+/// use leap0_core::{Config, SnapshotsClient, http};
 /// use leap0_replay::{Mode, RecordOptions, ReplayOptions, Session};
 ///
 /// let path = std::env::temp_dir().join(format!("leap0-session-doc-{}.json", std::process::id()));
@@ -137,11 +160,17 @@ struct Shared<T> {
     requested: Mode,
     inner: Arc<T>,
     engine: Engine<T>,
+    /// Held while recording, until `finish`.
+    lock: Mutex<Option<CassetteLock>>,
 }
 
 enum Engine<T> {
     Replay(Replayer),
-    Record(Recorder<T>),
+    Record {
+        recorder: Recorder<T>,
+        /// Interactions kept before the new ones (appending).
+        earlier: Vec<Interaction>,
+    },
     Missing {
         replayer: Replayer,
         recorder: Recorder<T>,
@@ -165,7 +194,7 @@ impl<T> fmt::Debug for Session<T> {
             .field("mode", &self.mode());
         match &self.shared.engine {
             Engine::Replay(replayer) => s.field("replayer", replayer),
-            Engine::Record(recorder) => s.field("recorder", recorder),
+            Engine::Record { recorder, .. } => s.field("recorder", recorder),
             Engine::Missing {
                 replayer, recorder, ..
             } => s.field("replayer", replayer).field("recorder", recorder),
@@ -182,9 +211,12 @@ impl<T> Session<T> {
     /// - [`Mode::RecordMissing`]: loads it if it exists; requests it cannot
     ///   answer are forwarded to `inner` and recorded.
     /// - [`Mode::ReRecordAll`]: forwards and records everything.
+    /// - [`Mode::Append`]: forwards and records everything, after the
+    ///   cassette's interactions.
     /// - [`Mode::Auto`]: replays if the file exists, else records.
     ///
-    /// When recording into an existing cassette, its redactions are kept.
+    /// When recording into an existing cassette, its redactions are kept. A
+    /// recording session takes the cassette's lock (see above).
     pub fn open(
         path: impl AsRef<Path>,
         mode: Mode,
@@ -195,28 +227,53 @@ impl<T> Session<T> {
         let path = path.as_ref().to_owned();
         let inner = Arc::new(inner);
         let exists = path.exists();
-        let engine = match (mode, exists) {
-            (Mode::ReplayOnly, false) => return Err(ReplayError::MissingCassette { path }),
-            (Mode::ReplayOnly | Mode::Auto, true) => {
-                Engine::Replay(Replayer::from_file(&path, replay)?)
-            }
-            (Mode::ReRecordAll, _) | (Mode::Auto, false) => {
-                Engine::Record(Recorder::from_arc(Arc::clone(&inner), record))
-            }
-            (Mode::RecordMissing, _) => {
+        let records = match mode {
+            Mode::ReplayOnly => false,
+            Mode::Auto => !exists,
+            Mode::RecordMissing | Mode::ReRecordAll | Mode::Append => true,
+        };
+        let lock = if records {
+            Some(CassetteLock::acquire(&path)?)
+        } else {
+            None
+        };
+        // What recording into an existing cassette keeps: its redactions, base
+        // path and (except when re-recording all) its interactions.
+        let existing =
+            |mut record: RecordOptions| -> Result<(RecordOptions, Cassette), ReplayError> {
                 let cassette = if exists {
                     Cassette::load(&path)?
                 } else {
                     Cassette::new()
                 };
-                let mut record = record;
                 record.merge_redactions(&cassette.meta.redact);
                 if record.base_path.is_empty() {
                     record.base_path.clone_from(&cassette.meta.base_path);
                 }
+                Ok((record, cassette))
+            };
+        let engine = match (mode, exists) {
+            (Mode::ReplayOnly, false) => return Err(ReplayError::MissingCassette { path }),
+            (Mode::ReplayOnly | Mode::Auto, true) => {
+                Engine::Replay(Replayer::from_file(&path, replay)?)
+            }
+            (Mode::ReRecordAll, _) | (Mode::Auto, false) => Engine::Record {
+                recorder: Recorder::from_arc(Arc::clone(&inner), record),
+                earlier: Vec::new(),
+            },
+            (Mode::Append, _) => {
+                let (record, cassette) = existing(record)?;
+                Engine::Record {
+                    recorder: Recorder::from_arc(Arc::clone(&inner), record),
+                    earlier: cassette.interactions,
+                }
+            }
+            (Mode::RecordMissing, _) => {
+                let (record, cassette) = existing(record)?;
                 let earlier = cassette.interactions.clone();
+                let book = Book::from_cassette(cassette)?;
                 Engine::Missing {
-                    replayer: Replayer::build(cassette, replay, Some(path.clone())),
+                    replayer: Replayer::build(book, replay, Some(path.clone())),
                     recorder: Recorder::from_arc(Arc::clone(&inner), record),
                     earlier,
                 }
@@ -228,6 +285,7 @@ impl<T> Session<T> {
                 requested: mode,
                 inner,
                 engine,
+                lock: Mutex::new(lock),
             }),
         })
     }
@@ -238,7 +296,8 @@ impl<T> Session<T> {
         match (&self.shared.engine, self.shared.requested) {
             (Engine::Replay(_), _) => Mode::ReplayOnly,
             (Engine::Missing { .. }, _) => Mode::RecordMissing,
-            (Engine::Record(_), _) => Mode::ReRecordAll,
+            (Engine::Record { .. }, Mode::Append) => Mode::Append,
+            (Engine::Record { .. }, _) => Mode::ReRecordAll,
         }
     }
 
@@ -284,14 +343,14 @@ impl<T> Session<T> {
     pub fn replayer(&self) -> Option<&Replayer> {
         match &self.shared.engine {
             Engine::Replay(replayer) | Engine::Missing { replayer, .. } => Some(replayer),
-            Engine::Record(_) => None,
+            Engine::Record { .. } => None,
         }
     }
 
     /// The recorder, when recording.
     pub fn recorder(&self) -> Option<&Recorder<T>> {
         match &self.shared.engine {
-            Engine::Record(recorder) | Engine::Missing { recorder, .. } => Some(recorder),
+            Engine::Record { recorder, .. } | Engine::Missing { recorder, .. } => Some(recorder),
             Engine::Replay(_) => None,
         }
     }
@@ -299,22 +358,32 @@ impl<T> Session<T> {
     /// Ends the session. Replaying: checks that every recorded interaction was
     /// used (see [`Replayer::finish`]). Recording: saves the cassette
     /// atomically, refusing if a configured secret appears in it. Recording
-    /// missing interactions: saves the old interactions followed by the new
-    /// ones, and leaves the file alone if nothing new was recorded.
+    /// missing interactions, or appending: saves the old interactions followed
+    /// by the new ones, and leaves the file alone if nothing new was recorded.
     pub fn finish(&self) -> Result<(), ReplayError> {
-        match &self.shared.engine {
-            Engine::Replay(replayer) => replayer.finish(),
-            Engine::Record(recorder) => Ok(recorder.save(&self.shared.path)?),
-            Engine::Missing {
+        let (recorder, earlier) = match &self.shared.engine {
+            Engine::Replay(replayer) => return replayer.finish(),
+            Engine::Record { recorder, earlier }
+            | Engine::Missing {
                 recorder, earlier, ..
-            } => {
-                if recorder.is_empty() && self.shared.path.exists() {
-                    return Ok(());
-                }
-                let cassette = recorder.cassette_with(earlier.clone());
-                Ok(cassette.save(&self.shared.path, recorder.secrets())?)
-            }
+            } => (recorder, earlier),
+        };
+        // The lock ends with the session: taken out here, released on return.
+        let Some(lock) = self
+            .shared
+            .lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        else {
+            return Ok(());
+        };
+        let keeps_old = !matches!(self.mode(), Mode::ReRecordAll);
+        if keeps_old && recorder.is_empty() && self.shared.path.exists() {
+            return Ok(());
         }
+        let cassette = recorder.cassette_with(earlier.clone());
+        Ok(cassette.save_locked(&lock, &self.shared.path, recorder.secrets())?)
     }
 }
 
@@ -322,7 +391,7 @@ impl<T: Transport> Transport for Session<T> {
     fn send(&self, request: Request, timeout: Duration) -> Result<Response, TransportError> {
         match &self.shared.engine {
             Engine::Replay(replayer) => replayer.replay(&request),
-            Engine::Record(recorder) => Transport::send(recorder, request, timeout),
+            Engine::Record { recorder, .. } => Transport::send(recorder, request, timeout),
             Engine::Missing {
                 replayer, recorder, ..
             } => match replayer.try_replay(&request) {
@@ -338,10 +407,10 @@ impl<T: AsyncTransport> AsyncTransport for Session<T> {
         &self,
         request: Request,
         timeout: Duration,
-    ) -> impl Future<Output = Result<Response, TransportError>> + Send {
+    ) -> impl Future<Output = Result<Response, TransportError>> {
         let (replayed, forward) = match &self.shared.engine {
             Engine::Replay(replayer) => (Some(replayer.replay(&request)), None),
-            Engine::Record(recorder) => {
+            Engine::Record { recorder, .. } => {
                 (None, Some(AsyncTransport::send(recorder, request, timeout)))
             }
             Engine::Missing {
@@ -356,7 +425,7 @@ impl<T: AsyncTransport> AsyncTransport for Session<T> {
                 (Some(outcome), _) => outcome,
                 (None, Some(exchange)) => exchange.await,
                 (None, None) => Err(TransportError::new(
-                    leap0_core::TransportErrorKind::Other,
+                    TransportErrorKind::Other,
                     false,
                     "leap0-replay: the session had nothing to answer with",
                 )),
@@ -400,7 +469,7 @@ impl<C: AsyncClock> AsyncClock for SessionClock<C> {
         }
     }
 
-    fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()> + Send {
+    fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()> {
         let real = match self {
             SessionClock::Virtual(clock) => {
                 clock.advance_to(deadline);

@@ -6,9 +6,10 @@ use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use leap0_core::transport::{Clock, Transport, TransportErrorKind, VirtualClock};
 use leap0_core::{
-    AsyncSnapshotsClient, Clock, Config, CreateSnapshot, Error, ListSnapshots, PauseSandbox,
-    ResumeSnapshot, SnapshotsClient, Transport, TransportErrorKind, VirtualClock, WaitPolicy,
+    AsyncSnapshotsClient, Config, CreateSnapshot, Error, ListSnapshots, PauseSandbox,
+    ResumeSnapshot, SnapshotsClient, WaitPolicy,
 };
 use leap0_emulator::{Emulator, EmulatorConfig, Fault, FaultRule};
 use leap0_hyper::{HyperTransport, TokioClock};
@@ -39,10 +40,10 @@ fn config(base_url: &str) -> Config {
     Config::builder()
         .api_key(KEY)
         .base_url(base_url)
-        .wait(WaitPolicy {
-            interval: Duration::from_millis(2),
-            timeout: Duration::from_secs(60),
-        })
+        .wait(WaitPolicy::new(
+            Duration::from_millis(2),
+            Duration::from_secs(60),
+        ))
         .build()
         .unwrap()
 }
@@ -243,7 +244,7 @@ fn minutes_of_retry_and_polling_replay_instantly() {
         ReplayOptions::default(),
         ReplayOptions::default().simulate_latency(false),
     ] {
-        let replayer = Replayer::new(cassette.clone(), options);
+        let replayer = Replayer::new(cassette.clone(), options).unwrap();
         let clock = replayer.clock();
         let client = SnapshotsClient::new(
             slow("https://api.leap0.dev"),
@@ -331,7 +332,7 @@ fn a_recorded_transport_failure_replays_as_the_same_error() {
         VirtualClock::new(),
     );
     let recorded = client.delete("snap-1").unwrap_err();
-    assert_eq!(recorded.kind_name(), "transport");
+    assert_eq!(recorded.kind_name(), "connect");
     recorder.save(&path).unwrap();
     let cassette = Cassette::load(&path).unwrap();
     assert!(!cassette.interactions.is_empty());
@@ -347,7 +348,7 @@ fn a_recorded_transport_failure_replays_as_the_same_error() {
     replayer.finish().unwrap();
 
     // Straight through the transport: the very same TransportError.
-    let replayer = Replayer::new(cassette, ReplayOptions::default());
+    let replayer = Replayer::new(cassette, ReplayOptions::default()).unwrap();
     let request = http::Request::delete("https://x.example/v1/snapshot/snap-1")
         .body(Vec::new())
         .unwrap();

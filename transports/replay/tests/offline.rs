@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use leap0_core::{
-    Clock, Config, Request, Response, SnapshotsClient, Transport, TransportError,
-    TransportErrorKind, VirtualClock,
+use leap0_core::transport::{
+    Clock, Request, Response, Transport, TransportError, TransportErrorKind, VirtualClock,
 };
+use leap0_core::{Config, SnapshotsClient};
 use leap0_replay::{
     Body, Cassette, Exhausted, Interaction, Mode, RecordOptions, RecordedRequest, RecordedResponse,
     Recorder, ReplayError, ReplayOptions, Replayer, check_drift, identify,
@@ -77,6 +77,14 @@ fn send(replayer: &Replayer, req: Request) -> Result<Response, TransportError> {
     Transport::send(replayer, req, Duration::from_secs(1))
 }
 
+/// The mismatch report behind a failed replay, as its `Display` shows it.
+fn report(err: &TransportError) -> String {
+    match ReplayError::find(err) {
+        Some(ReplayError::Mismatch(mismatch)) => mismatch.to_string(),
+        _ => panic!("no mismatch report behind {err}"),
+    }
+}
+
 fn sandbox(state: &str) -> String {
     format!(
         r#"{{"id":"sb-1","template_id":"t","vcpu":1,"memory":512,"disk":1,"timeout":60,"state":"{state}","created_at":"2025-01-15T10:30:00Z"}}"#
@@ -133,11 +141,11 @@ fn mismatch_reports_show_ranked_candidates_field_differences_and_a_hint() {
     .unwrap_err();
     assert_eq!(err.kind, TransportErrorKind::Other);
     assert!(!err.may_have_been_sent);
-    let message = &err.message;
+    let message = &report(&err);
     assert!(!message.contains(KEY), "{message}");
     assert!(
         message.starts_with(
-            r#"leap0-replay: no recorded interaction matches POST /v1/sandbox/sb-1/snapshot/create (JSON body {"name":"cold"})"#
+            r#"no recorded interaction matches POST /v1/sandbox/sb-1/snapshot/create (JSON body {"name":"cold"})"#
         ),
         "{message}"
     );
@@ -200,7 +208,7 @@ fn mismatch_reports_show_ranked_candidates_field_differences_and_a_hint() {
         mismatch.candidates[0].differences[0].to_string(),
         r#"query page: recorded "2", got "3""#
     );
-    assert!(err.message.contains(r#"query page: recorded "2", got "3""#));
+    assert!(report(&err).contains(r#"query page: recorded "2", got "3""#));
 
     // A used answer is not given twice, and the report says so.
     assert_eq!(
@@ -211,16 +219,13 @@ fn mismatch_reports_show_ranked_candidates_field_differences_and_a_hint() {
     );
     let err = send(&replayer, request("DELETE", "/v1/snapshot/snap-1", "")).unwrap_err();
     assert!(
-        err.message.starts_with(
-            "leap0-replay: DELETE /v1/snapshot/snap-1 (no body) was sent more often than when recording"
+        report(&err).starts_with(
+            "DELETE /v1/snapshot/snap-1 (no body) was sent more often than when recording"
         ),
         "{}",
-        err.message
+        report(&err)
     );
-    assert!(
-        err.message
-            .contains("#3 delete_snapshot DELETE /v1/snapshot/snap-1 (already used)")
-    );
+    assert!(report(&err).contains("#3 delete_snapshot DELETE /v1/snapshot/snap-1 (already used)"));
     let mismatch = replayer.mismatches().pop().unwrap();
     assert!(mismatch.candidates[0].used);
     assert!(mismatch.candidates[0].differences.is_empty());
@@ -230,23 +235,64 @@ fn mismatch_reports_show_ranked_candidates_field_differences_and_a_hint() {
 }
 
 #[test]
-fn the_client_surfaces_the_full_report() {
-    let replayer = Replayer::new(standard(), ReplayOptions::default());
+fn a_miss_reads_well_where_tests_and_chain_printers_show_it() {
+    let replayer = Replayer::new(standard(), ReplayOptions::default()).unwrap();
     let client = SnapshotsClient::new(
         Config::new(KEY).unwrap(),
         replayer.clone(),
         replayer.clock(),
     );
     let err = client.delete("snap-2").unwrap_err();
+    // The one-line message says what failed, once.
     let text = err.to_string();
-    assert!(text.starts_with("Failed to delete snapshot: DELETE /v1/snapshot/snap-2: other error (the request was not sent): leap0-replay: no recorded interaction matches"), "{text}");
-    assert!(
-        text.contains(r#"path: recorded "/v1/snapshot/snap-1", got "/v1/snapshot/snap-2""#),
-        "{text}"
+    assert_eq!(
+        text,
+        "Failed to delete snapshot: DELETE /v1/snapshot/snap-2: other error (the request was not sent): leap0-replay has no recorded answer for DELETE /v1/snapshot/snap-2 (the report of the closest recorded requests follows)"
     );
-    assert!(text.contains("cassette: (in memory)"), "{text}");
-    assert!(text.contains("or delete the cassette"), "{text}");
-    assert!(!text.contains(KEY));
+    assert!(!text.contains('\n'));
+    // What `#[test] fn .. -> Result<(), leap0_core::Error>` prints on failure
+    // is `Error: {err:?}`: the message, then the report, with real line breaks.
+    let printed = format!("Error: {err:?}");
+    assert!(
+        printed.starts_with(&format!("Error: {text}\n\nCaused by:\n")),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("\n    leap0-replay: no recorded interaction matches DELETE /v1/snapshot/snap-2 (no body)\n"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(
+            "\n        #3 delete_snapshot DELETE /v1/snapshot/snap-1 (unused)\n          path: recorded \"/v1/snapshot/snap-1\", got \"/v1/snapshot/snap-2\""
+        ),
+        "{printed}"
+    );
+    assert!(printed.contains("cassette: (in memory)"), "{printed}");
+    assert!(
+        !printed.contains("\\n"),
+        "no escaped line breaks: {printed}"
+    );
+    assert!(!printed.contains(KEY));
+    // A chain printer (anyhow, eyre, the CLI) walks `source()`: the report, once.
+    let mut chain = Vec::new();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = cause {
+        chain.push(e.to_string());
+        cause = e.source();
+    }
+    assert_eq!(chain.len(), 2, "{chain:?}");
+    assert_eq!(
+        chain.iter().filter(|c| c.contains("best first:")).count(),
+        1
+    );
+    // The typed report is reachable from the client's error.
+    let Some(ReplayError::Mismatch(mismatch)) = ReplayError::find(&err) else {
+        panic!("no report");
+    };
+    assert_eq!(mismatch.candidates[0].method, "DELETE");
+    assert!(
+        format!("{:?}", ReplayError::find(&err).unwrap()).contains("\n  cassette: (in memory)")
+    );
     assert!(!err.is_retryable());
     assert_eq!(replayer.mismatches().len(), 1, "not retried");
 }
@@ -261,17 +307,16 @@ fn repeated_requests_get_their_answers_in_order_then_fail_or_repeat_the_last() {
     ]);
     let poll = || request("GET", "/v1/sandbox/sb-1/", "");
 
-    let replayer = Replayer::new(polls.clone(), ReplayOptions::default());
+    let replayer = Replayer::new(polls.clone(), ReplayOptions::default()).unwrap();
     let states: Vec<String> = (0..3)
         .map(|_| state_of(send(&replayer, poll()).unwrap()))
         .collect();
     assert_eq!(states, ["starting", "starting", "running"]);
     let err = send(&replayer, poll()).unwrap_err();
     assert!(
-        err.message
-            .contains("was sent more often than when recording"),
+        report(&err).contains("was sent more often than when recording"),
         "{}",
-        err.message
+        report(&err)
     );
     let err = replayer.finish().unwrap_err();
     assert!(err.to_string().contains("#1 create_snapshot POST"), "{err}");
@@ -279,7 +324,8 @@ fn repeated_requests_get_their_answers_in_order_then_fail_or_repeat_the_last() {
     let replayer = Replayer::new(
         polls,
         ReplayOptions::default().on_exhausted(Exhausted::RepeatLast),
-    );
+    )
+    .unwrap();
     let states: Vec<String> = (0..5)
         .map(|_| state_of(send(&replayer, poll()).unwrap()))
         .collect();
@@ -301,24 +347,23 @@ fn strict_order_requires_the_recorded_sequence() {
     };
     let list = || request("GET", LIST_PAGE_2, "");
 
-    let relaxed = Replayer::new(standard(), ReplayOptions::default());
+    let relaxed = Replayer::new(standard(), ReplayOptions::default()).unwrap();
     assert!(send(&relaxed, list()).is_ok());
     assert!(send(&relaxed, create()).is_ok());
 
-    let strict = Replayer::new(standard(), ReplayOptions::default().strict_order(true));
+    let strict = Replayer::new(standard(), ReplayOptions::default().strict_order(true)).unwrap();
     let err = send(&strict, list()).unwrap_err();
     assert!(
-        err.message.starts_with(&format!(
-            "leap0-replay: request out of order (strict_order): the client sent GET {LIST_PAGE_2} (no body), but the next recorded request is #0"
+        report(&err).starts_with(&format!(
+            "request out of order (strict_order): the client sent GET {LIST_PAGE_2} (no body), but the next recorded request is #0"
         )),
         "{}",
-        err.message
+        report(&err)
     );
     assert!(
-        err.message
-            .contains("next recorded request:\n    #0 create_snapshot"),
+        report(&err).contains("next recorded request:\n    #0 create_snapshot"),
         "{}",
-        err.message
+        report(&err)
     );
     let mismatch = strict.mismatches().pop().unwrap();
     assert_eq!(mismatch.expected_next.as_ref().map(|c| c.index), Some(0));
@@ -329,9 +374,9 @@ fn strict_order_requires_the_recorded_sequence() {
     assert!(send(&strict, create()).is_ok());
     let err = send(&strict, list()).unwrap_err();
     assert!(
-        err.message.contains("next recorded request is #1"),
+        report(&err).contains("next recorded request is #1"),
         "{}",
-        err.message
+        report(&err)
     );
 }
 
@@ -388,7 +433,7 @@ fn matching_ignores_volatile_headers_and_key_order_and_honours_match_headers() {
         .match_header("Content-Type")
         .match_header("authorization")
         .match_header("user-agent");
-    let replayer = Replayer::new(standard(), options);
+    let replayer = Replayer::new(standard(), options).unwrap();
     // Another key order and whitespace, another key and user agent: still a match.
     assert!(
         send(
@@ -410,10 +455,10 @@ fn matching_ignores_volatile_headers_and_key_order_and_honours_match_headers() {
         .insert("content-type", "text/plain".parse().unwrap());
     let err = send(&replayer, req).unwrap_err();
     assert!(
-        err.message
+        report(&err)
             .contains(r#"header content-type: recorded "application/json", got "text/plain""#),
         "{}",
-        err.message
+        report(&err)
     );
 }
 
@@ -428,7 +473,7 @@ fn live_requests_are_redacted_like_the_recording_before_matching() {
     )]);
     recorded.meta.redact.query = vec!["sig".into()];
     recorded.meta.redact.json_fields = vec!["snapshot_name".into()];
-    let replayer = Replayer::new(recorded, ReplayOptions::default());
+    let replayer = Replayer::new(recorded, ReplayOptions::default()).unwrap();
     assert!(
         send(
             &replayer,
@@ -450,13 +495,12 @@ fn live_requests_are_redacted_like_the_recording_before_matching() {
     )
     .unwrap_err();
     assert!(
-        err.message
-            .contains("body.auto_pause: recorded false, got true"),
+        report(&err).contains("body.auto_pause: recorded false, got true"),
         "{}",
-        err.message
+        report(&err)
     );
-    assert!(!err.message.contains("private-name"), "{}", err.message);
-    assert!(!err.message.contains("abc"), "{}", err.message);
+    assert!(!report(&err).contains("private-name"), "{}", report(&err));
+    assert!(!report(&err).contains("abc"), "{}", report(&err));
 }
 
 #[test]
@@ -485,10 +529,7 @@ fn recorder_redacts_before_storing_and_remembers_its_redactions() {
         .build()
         .unwrap();
     let client = SnapshotsClient::new(config.clone(), recorder.clone(), VirtualClock::new());
-    let listing = leap0_core::ListSnapshots {
-        query: "mine".into(),
-        ..Default::default()
-    };
+    let listing = leap0_core::ListSnapshots::default().query("mine");
     client.list(listing.clone()).unwrap();
 
     let cassette = recorder.cassette();
@@ -521,7 +562,7 @@ fn recorder_redacts_before_storing_and_remembers_its_redactions() {
     );
 
     // The replayer redacts the live query the same way, so the same call matches.
-    let replayer = Replayer::new(cassette, ReplayOptions::default());
+    let replayer = Replayer::new(cassette, ReplayOptions::default()).unwrap();
     let client = SnapshotsClient::new(config, replayer.clone(), replayer.clock());
     client.list(listing).unwrap();
     replayer.finish().unwrap();
@@ -533,7 +574,8 @@ fn latency_moves_the_virtual_clock_only_when_asked() {
         let replayer = Replayer::new(
             standard(),
             ReplayOptions::default().simulate_latency(simulate),
-        );
+        )
+        .unwrap();
         let clock = replayer.clock();
         send(&replayer, request("DELETE", "/v1/snapshot/snap-1", "")).unwrap();
         send(&replayer, request("GET", LIST_PAGE_2, "")).unwrap();
@@ -549,11 +591,11 @@ fn async_replay_is_immediately_ready_and_shares_state() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Replayer>();
     assert_send_sync::<Recorder<leap0_ureq::UreqTransport>>();
-    let replayer = Replayer::new(standard(), ReplayOptions::default());
+    let replayer = Replayer::new(standard(), ReplayOptions::default()).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let response = runtime.block_on(leap0_core::AsyncTransport::send(
+    let response = runtime.block_on(leap0_core::transport::AsyncTransport::send(
         &replayer,
         request("DELETE", "/v1/snapshot/snap-1", ""),
         Duration::from_secs(1),
@@ -575,7 +617,7 @@ fn modes_parse_from_names_and_the_environment() {
     let err = Mode::parse("yes").unwrap_err();
     assert_eq!(
         err.to_string(),
-        r#"LEAP0_RECORD: unknown mode "yes"; expected replay, missing, all or auto"#
+        r#"LEAP0_RECORD: unknown mode "yes"; expected replay, missing, all, append or auto"#
     );
     assert_eq!(Mode::from_lookup(|_| None), Ok(Mode::ReplayOnly));
     assert_eq!(
@@ -711,7 +753,7 @@ fn arb_json() -> impl Strategy<Value = Value> {
 fn exercise(bytes: &[u8]) {
     if let Ok(cassette) = Cassette::from_slice(bytes) {
         let _ = check_drift(&cassette);
-        let replayer = Replayer::new(cassette, ReplayOptions::default());
+        let replayer = Replayer::new(cassette, ReplayOptions::default()).unwrap();
         for (method, target, body) in [
             (
                 "POST",

@@ -4,9 +4,16 @@ use std::error::Error as StdError;
 use std::io;
 use std::time::Duration;
 
-use leap0_core::{TransportError, TransportErrorKind};
+use http::HeaderValue;
+use leap0_core::transport::{ProxyRules, TransportError, TransportErrorKind};
 
-pub(crate) use leap0_core::SecretScrubber as Secrets;
+/// The credentials of one exchange: its sensitive header values and the
+/// proxies'. They are scrubbed from error messages; the scrubber is built only
+/// when there is a message.
+pub(crate) struct Sensitive<'a> {
+    pub(crate) headers: Vec<HeaderValue>,
+    pub(crate) proxy: &'a ProxyRules,
+}
 
 /// Classifies a ureq error; `written` says whether any request byte reached a
 /// connection, `timeout` is the call's budget (for the message).
@@ -14,7 +21,7 @@ pub(crate) fn error(
     err: ureq::Error,
     written: bool,
     timeout: Duration,
-    secrets: &Secrets,
+    sensitive: &Sensitive<'_>,
 ) -> TransportError {
     let (kind, sent) = kind_of(&err, written);
     let message = match (&err, kind) {
@@ -26,7 +33,11 @@ pub(crate) fn error(
         }
         _ => err.to_string(),
     };
-    TransportError::new(kind, sent, secrets.scrub(message))
+    let mut secrets = sensitive.proxy.secrets();
+    for value in &sensitive.headers {
+        secrets.add(&String::from_utf8_lossy(value.as_bytes()));
+    }
+    TransportError::new(kind, sent, secrets.scrub(&message))
 }
 
 fn kind_of(err: &ureq::Error, written: bool) -> (TransportErrorKind, bool) {

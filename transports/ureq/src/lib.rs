@@ -1,7 +1,18 @@
 //! A blocking HTTP transport for [`leap0_core`], built on [ureq] 3 with rustls (ring).
 //!
-//! [`UreqTransport`] implements [`leap0_core::Transport`]: it performs exactly one HTTP
-//! exchange per call and hands back whatever the server answered. It
+//! Most programs want the ready-made client:
+//!
+//! ```no_run
+//! let config = leap0_core::Config::from_env(|name| std::env::var(name).ok())?;
+//! let snapshots = leap0_ureq::client(config);
+//! let snapshot = snapshots.create("sb-123")?;
+//! println!("created {} ({})", snapshot.name, snapshot.id);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`UreqTransport`] implements [`leap0_core::transport::Transport`]: it performs
+//! exactly one HTTP exchange per call and hands back whatever the server answered.
+//! It
 //!
 //! - never retries and never follows redirects (a redirect would carry the API key to
 //!   another host): a `302` comes back as a normal [`Response`];
@@ -9,13 +20,21 @@
 //! - gives up after the per-call `timeout`, which covers the whole exchange, from DNS
 //!   and connect to the last byte of the body;
 //! - caps the response body ([`DEFAULT_MAX_BODY_BYTES`] unless configured): a larger
-//!   body is a [`TransportErrorKind::BodyTooLarge`](leap0_core::TransportErrorKind::BodyTooLarge) error, detected while streaming,
+//!   body is a [`TransportErrorKind::BodyTooLarge`] error, detected while streaming,
 //!   so an oversized answer is never buffered beyond the cap;
 //! - sends the request's headers as they are (no `user-agent`, `accept` or
 //!   `accept-encoding` of its own) and keeps every response header;
-//! - keeps connections alive: clones of a transport share one connection pool.
+//! - keeps connections alive: clones share one pool, which keeps up to 32 idle
+//!   connections per host (so 32 threads sharing a client reuse theirs);
+//! - starts no thread per request: IP addresses are used as they are, and names
+//!   are resolved once per 30 s;
+//! - keeps credentials out of every log: ureq logs each request head it writes at
+//!   `trace` level, so the head it writes holds placeholders, and the real values
+//!   are put in as the bytes leave (see `wire.rs`);
+//! - goes through a proxy only when told to ([`UreqTransportBuilder::proxy`],
+//!   [`UreqTransportBuilder::proxy_from_env`]), tunnelling with `CONNECT`.
 //!
-//! Failures are classified into [`TransportErrorKind`](leap0_core::TransportErrorKind)s, and `may_have_been_sent` is
+//! Failures are classified into [`TransportErrorKind`]s, and `may_have_been_sent` is
 //! `false` exactly when no byte of the request was handed to the connection (DNS
 //! failures, refused connections, connect timeouts, TLS handshake failures):
 //!
@@ -29,54 +48,28 @@
 //! | body over the cap | `BodyTooLarge` | yes |
 //! | anything else | `Other` | yes, unless nothing was written |
 //!
-//! Error messages never contain the request's headers.
+//! Error messages never contain the request's credentials or a proxy's.
 //!
-//! To know whether any byte of the request left, the transport wraps ureq's default
-//! connector in a thin connector of its own (ureq's `unversioned` transport API), which
-//! notes on the calling thread when the request is first written to a connection.
-//!
-//! ```no_run
-//! use std::time::Duration;
-//! use leap0_core::Transport;
-//! use leap0_ureq::UreqTransport;
-//!
-//! let transport = UreqTransport::builder()
-//!     .connect_timeout(Duration::from_secs(5))
-//!     .max_body_bytes(1024 * 1024)
-//!     .build()?;
-//! let request = leap0_core::http::Request::get("https://api.example.com/v1/snapshots")
-//!     .body(Vec::new())?;
-//! let response = transport.send(request, Duration::from_secs(30))?;
-//! println!("{}", response.status());
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! [`SystemClock`] is the matching [`leap0_core::Clock`] for blocking drivers, and
-//! [`client`] puts the three together:
-//!
-//! ```no_run
-//! let config = leap0_core::Config::from_env(|name| std::env::var(name).ok())?;
-//! let snapshots = leap0_ureq::client(config);
-//! let snapshot = snapshots.create("sb-123")?;
-//! println!("created {} ({})", snapshot.name, snapshot.id);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! [`TransportErrorKind::BodyTooLarge`]: leap0_core::transport::TransportErrorKind::BodyTooLarge
+//! [`TransportErrorKind`]: leap0_core::transport::TransportErrorKind
 #![forbid(unsafe_code)]
 
 mod classify;
-mod clock;
+mod resolve;
 mod wire;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
-use leap0_core::{Request, Response, Transport, TransportError};
+use leap0_core::transport::{ProxyRules, Request, Response, Transport, TransportError};
 use ureq::config::AutoHeaderValue;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
-pub use clock::SystemClock;
+pub use leap0_clock::SystemClock;
+pub use leap0_core::transport::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES};
 
 /// The blocking client this crate makes ready to use.
 pub type Client = leap0_core::SnapshotsClient<UreqTransport, SystemClock>;
@@ -88,7 +81,12 @@ pub fn client(config: leap0_core::Config) -> Client {
     leap0_core::SnapshotsClient::new(config, UreqTransport::new(), SystemClock::new())
 }
 
-pub use leap0_core::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES};
+/// Idle connections kept per host by default: enough for as many threads
+/// sharing one client.
+pub const DEFAULT_MAX_IDLE_PER_HOST: usize = 32;
+
+/// Idle connections kept in all by default.
+pub const DEFAULT_MAX_IDLE: usize = 128;
 
 /// The largest buffer reserved up front from a declared `Content-Length`; the body
 /// grows past it only as bytes actually arrive.
@@ -96,44 +94,63 @@ const MAX_PREALLOCATION: u64 = 1024 * 1024;
 
 /// A blocking [`Transport`] over ureq: one shared agent with a keep-alive pool.
 ///
-/// Cloning is cheap and clones share the connection pool. `Debug` shows the settings,
-/// never a proxy address (which may hold credentials).
+/// Cloning is cheap and clones share the connection pool. `Debug` shows the
+/// settings, never a proxy's credentials.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use leap0_core::transport::Transport;
+/// use leap0_ureq::UreqTransport;
+///
+/// let transport = UreqTransport::builder()
+///     .connect_timeout(Duration::from_secs(5))
+///     .max_body_bytes(1024 * 1024)
+///     .build()?;
+/// let request = leap0_core::http::Request::get("https://api.example.com/v1/snapshots")
+///     .body(Vec::new())?;
+/// let response = transport.send(request, Duration::from_secs(30))?;
+/// println!("{}", response.status());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct UreqTransport {
     agent: ureq::Agent,
     settings: Arc<Settings>,
 }
 
-/// What the transport was built with, kept for `Debug` and for the body cap.
-#[derive(Debug)]
+/// What the transport was built with.
 struct Settings {
     connect_timeout: Duration,
     max_body_bytes: u64,
-    custom_roots: usize,
-    proxy: bool,
+    roots: String,
+    max_idle_per_host: usize,
+    rules: ProxyRules,
+    /// One ureq proxy per proxy URL of the rules.
+    proxies: HashMap<String, ureq::Proxy>,
 }
 
 impl fmt::Debug for UreqTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let roots = if self.settings.custom_roots == 0 {
-            "webpki".to_owned()
-        } else {
-            format!("{} custom", self.settings.custom_roots)
-        };
+        let s = &self.settings;
         f.debug_struct("UreqTransport")
-            .field("connect_timeout", &self.settings.connect_timeout)
-            .field("max_body_bytes", &self.settings.max_body_bytes)
-            .field("root_certificates", &roots)
-            .field("proxy", &self.settings.proxy)
+            .field("connect_timeout", &s.connect_timeout)
+            .field("max_body_bytes", &s.max_body_bytes)
+            .field("root_certificates", &s.roots)
+            .field("max_idle_per_host", &s.max_idle_per_host)
+            .field("proxy", &s.rules)
             .finish_non_exhaustive()
     }
 }
 
 impl UreqTransport {
     /// A transport with the defaults: webpki roots, a 10 s connect timeout, an 8 MiB
-    /// body cap and no proxy.
+    /// body cap, 32 idle connections per host and no proxy.
     pub fn new() -> Self {
-        UreqTransport::from_builder(UreqTransportBuilder::default())
+        match UreqTransportBuilder::default().build() {
+            Ok(transport) => transport,
+            // The defaults read nothing from outside and parse no input.
+            Err(e) => unreachable!("the default ureq transport failed to build: {e}"),
+        }
     }
 
     /// A builder to change the defaults.
@@ -146,49 +163,18 @@ impl UreqTransport {
         self.settings.max_body_bytes
     }
 
-    fn from_builder(builder: UreqTransportBuilder) -> Self {
-        let UreqTransportBuilder {
-            connect_timeout,
-            max_body_bytes,
-            roots,
-            proxy,
-        } = builder;
-        let settings = Settings {
-            connect_timeout,
-            max_body_bytes,
-            custom_roots: roots.len(),
-            proxy: proxy.is_some(),
-        };
-        let root_certs = if roots.is_empty() {
-            RootCerts::WebPki
-        } else {
-            RootCerts::from(roots)
-        };
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(AutoHeaderValue::None)
-            .accept(AutoHeaderValue::None)
-            .accept_encoding(AutoHeaderValue::None)
-            .proxy(proxy)
-            .timeout_resolve(Some(connect_timeout))
-            .timeout_connect(Some(connect_timeout))
-            .tls_config(TlsConfig::builder().root_certs(root_certs).build())
-            .build();
-        let agent = ureq::Agent::with_parts(
-            config,
-            wire::TrackingConnector::default(),
-            ureq::unversioned::resolver::DefaultResolver::default(),
-        );
-        UreqTransport {
-            agent,
-            settings: Arc::new(settings),
-        }
-    }
-
     fn exchange(&self, request: Request, timeout: Duration) -> Result<Response, TransportError> {
-        let secrets = classify::Secrets::from_headers(request.headers());
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
+        let sensitive = classify::Sensitive {
+            headers: wire::hide_secrets(&mut parts.headers),
+            proxy: &self.settings.rules,
+        };
+        let proxy = self
+            .settings
+            .rules
+            .proxy_for(&parts.uri)
+            .and_then(|url| self.settings.proxies.get(url))
+            .cloned();
         // An empty body is sent as no body at all, so that ureq adds no
         // `content-length: 0` to a GET; a `content-length` the caller set is kept.
         let result = if body.is_empty() {
@@ -197,6 +183,7 @@ impl UreqTransport {
                 .agent
                 .configure_request(request)
                 .timeout_global(Some(timeout))
+                .proxy(proxy)
                 .build();
             self.agent.run(request)
         } else {
@@ -205,15 +192,16 @@ impl UreqTransport {
                 .agent
                 .configure_request(request)
                 .timeout_global(Some(timeout))
+                .proxy(proxy)
                 .build();
             self.agent.run(request)
         };
         let response =
-            result.map_err(|e| classify::error(e, wire::request_written(), timeout, &secrets))?;
+            result.map_err(|e| classify::error(e, wire::request_written(), timeout, &sensitive))?;
         let (mut parts, mut body) = response.into_parts();
         // ureq's own bookkeeping (final URI, redirect history) is not part of the answer.
         parts.extensions = http::Extensions::new();
-        let bytes = self.read_body(&mut body, timeout, &secrets)?;
+        let bytes = self.read_body(&mut body, timeout, &sensitive)?;
         Ok(http::Response::from_parts(parts, bytes))
     }
 
@@ -221,7 +209,7 @@ impl UreqTransport {
         &self,
         body: &mut ureq::Body,
         timeout: Duration,
-        secrets: &classify::Secrets,
+        sensitive: &classify::Sensitive<'_>,
     ) -> Result<Vec<u8>, TransportError> {
         let cap = self.settings.max_body_bytes;
         let declared = body.content_length();
@@ -233,7 +221,7 @@ impl UreqTransport {
         body.as_reader()
             .take(cap.saturating_add(1))
             .read_to_end(&mut bytes)
-            .map_err(|e| classify::error(ureq::Error::from(e), true, timeout, secrets))?;
+            .map_err(|e| classify::error(ureq::Error::from(e), true, timeout, sensitive))?;
         if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > cap {
             return Err(TransportError::body_too_large(cap));
         }
@@ -261,21 +249,27 @@ pub enum BuildError {
     /// The root certificate data held no usable certificate.
     #[error("invalid root certificate: {0}")]
     InvalidCertificate(String),
-    /// The proxy address could not be understood. The address itself is not repeated,
-    /// since it may hold credentials.
+    /// The platform's certificate store could not be read, or is empty.
+    #[error("cannot use the platform's certificate store: {0}")]
+    PlatformRoots(String),
+    /// A proxy address could not be understood. The address itself is not
+    /// repeated, since it may hold credentials.
     #[error("invalid proxy address")]
     InvalidProxy,
 }
 
 /// Settings for a [`UreqTransport`]; see [`UreqTransport::builder`].
 ///
-/// `Debug` shows whether a proxy is set, never its address.
+/// `Debug` never shows a proxy's credentials.
 #[derive(Clone)]
 pub struct UreqTransportBuilder {
     connect_timeout: Duration,
     max_body_bytes: u64,
     roots: Vec<Certificate<'static>>,
-    proxy: Option<ureq::Proxy>,
+    platform_roots: bool,
+    max_idle_per_host: usize,
+    max_idle: usize,
+    rules: ProxyRules,
 }
 
 impl Default for UreqTransportBuilder {
@@ -284,7 +278,10 @@ impl Default for UreqTransportBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             roots: Vec::new(),
-            proxy: None,
+            platform_roots: false,
+            max_idle_per_host: DEFAULT_MAX_IDLE_PER_HOST,
+            max_idle: DEFAULT_MAX_IDLE,
+            rules: ProxyRules::none(),
         }
     }
 }
@@ -295,7 +292,9 @@ impl fmt::Debug for UreqTransportBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("custom_root_certificates", &self.roots.len())
-            .field("proxy", &self.proxy.is_some())
+            .field("platform_roots", &self.platform_roots)
+            .field("max_idle_per_host", &self.max_idle_per_host)
+            .field("proxy", &self.rules)
             .finish()
     }
 }
@@ -311,19 +310,28 @@ impl UreqTransportBuilder {
 
     /// The largest response body accepted, in bytes. Default: 8 MiB
     /// ([`DEFAULT_MAX_BODY_BYTES`]). A larger body fails the call with
-    /// [`TransportErrorKind::BodyTooLarge`](leap0_core::TransportErrorKind::BodyTooLarge) after reading at most `max + 1` bytes.
+    /// `BodyTooLarge` after reading at most `max + 1` bytes.
     pub fn max_body_bytes(mut self, max: u64) -> Self {
         self.max_body_bytes = max;
         self
     }
 
+    /// How many idle connections are kept per host (default 32) and in all
+    /// (default 128). Keep the first at least as high as the number of threads
+    /// sharing the transport, or they will open new connections.
+    pub fn max_idle_connections(mut self, per_host: usize, total: usize) -> Self {
+        self.max_idle_per_host = per_host;
+        self.max_idle = total.max(per_host);
+        self
+    }
+
     /// Trusts the certificates in `pem` (one or more `CERTIFICATE` blocks) as roots.
     ///
-    /// As soon as one root is added, the transport trusts **only** the roots added
-    /// this way, instead of the built-in webpki roots: a private CA or a test
-    /// certificate does not widen trust to the public web PKI. Call it several times
-    /// to trust several roots. Fails if `pem` holds no certificate, or one that does
-    /// not parse as a trust anchor.
+    /// Certificates added this way are trusted **instead of** the built-in webpki
+    /// roots (a private CA does not widen trust to the public web PKI), or in
+    /// addition to the platform's store with [`platform_roots`](Self::platform_roots).
+    /// Fails if `pem` holds no certificate, or one that does not parse as a
+    /// trust anchor.
     pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Result<Self, BuildError> {
         let mut found = Vec::new();
         for item in ureq::tls::parse_pem(pem) {
@@ -346,42 +354,113 @@ impl UreqTransportBuilder {
     }
 
     /// Trusts a DER-encoded certificate as a root, with the same rule as
-    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem): custom roots
-    /// replace the webpki roots. Fails if `der` does not parse as a trust anchor.
+    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem).
     pub fn add_root_certificate_der(mut self, der: &[u8]) -> Result<Self, BuildError> {
         check_root(der)?;
         self.roots.push(Certificate::from_der(der).to_owned());
         Ok(self)
     }
 
-    /// Sends every request through the proxy at `url`, for example
-    /// `http://proxy.internal:3128` (an HTTP CONNECT proxy; `https` targets are
-    /// tunnelled, so the proxy never sees the API key) or `user:pass@host:port`.
-    ///
-    /// Without this call no proxy is used: `HTTP_PROXY`, `HTTPS_PROXY` and friends are
-    /// ignored unless [`proxy_from_env`](Self::proxy_from_env) is called.
-    pub fn proxy(mut self, url: &str) -> Result<Self, BuildError> {
-        let proxy = ureq::Proxy::new(url).map_err(|_| BuildError::InvalidProxy)?;
-        self.proxy = Some(proxy);
-        Ok(self)
-    }
-
-    /// Uses the proxy named by the environment (`ALL_PROXY`, `HTTPS_PROXY`,
-    /// `HTTP_PROXY` and `NO_PROXY`, in ureq's reading), if any; otherwise keeps the
-    /// current setting.
-    pub fn proxy_from_env(mut self) -> Self {
-        if let Some(proxy) = ureq::Proxy::try_from_env() {
-            self.proxy = Some(proxy);
-        }
+    /// Trusts the platform's certificate store (read when the transport is
+    /// built) instead of the built-in webpki roots, plus any certificates added.
+    pub fn platform_roots(mut self, on: bool) -> Self {
+        self.platform_roots = on;
         self
     }
 
-    /// Builds the transport.
-    ///
-    /// Every check happens in the builder methods that take input, so this does not
-    /// fail today; it returns a `Result` so that later checks do not change the API.
+    /// Sends every request through the proxy at `url`: `http://proxy:3128`,
+    /// `https://proxy:8443` (TLS to the proxy), `user:pass@` credentials allowed.
+    /// Targets are tunnelled with `CONNECT`, so the proxy never sees the API key
+    /// of an `https` request.
+    pub fn proxy(self, url: &str) -> Result<Self, BuildError> {
+        self.proxy_rules(ProxyRules::all(url))
+    }
+
+    /// Proxies as the environment says (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+    /// `NO_PROXY`, in upper or lower case; see [`ProxyRules`]). Off unless called.
+    pub fn proxy_from_env(self) -> Result<Self, BuildError> {
+        self.proxy_rules(ProxyRules::from_lookup(|name| std::env::var(name).ok()))
+    }
+
+    /// Proxies by `rules`.
+    pub fn proxy_rules(mut self, rules: ProxyRules) -> Result<Self, BuildError> {
+        for url in rules.urls() {
+            ureq::Proxy::new(url).map_err(|_| BuildError::InvalidProxy)?;
+        }
+        self.rules = rules;
+        Ok(self)
+    }
+
+    /// Builds the transport (reading the platform's certificate store if asked to).
     pub fn build(self) -> Result<UreqTransport, BuildError> {
-        Ok(UreqTransport::from_builder(self))
+        let UreqTransportBuilder {
+            connect_timeout,
+            max_body_bytes,
+            mut roots,
+            platform_roots,
+            max_idle_per_host,
+            max_idle,
+            rules,
+        } = self;
+        let custom = roots.len();
+        let (root_certs, shown) = if platform_roots {
+            let loaded = rustls_native_certs::load_native_certs();
+            if loaded.certs.is_empty() {
+                let why = loaded
+                    .errors
+                    .first()
+                    .map_or_else(|| "no certificate found".to_owned(), ToString::to_string);
+                return Err(BuildError::PlatformRoots(why));
+            }
+            let platform = loaded.certs.len();
+            roots.extend(
+                loaded
+                    .certs
+                    .iter()
+                    .map(|c| Certificate::from_der(c.as_ref()).to_owned()),
+            );
+            (
+                RootCerts::from(roots),
+                format!("platform ({platform}) + {custom} custom"),
+            )
+        } else if roots.is_empty() {
+            (RootCerts::WebPki, "webpki".to_owned())
+        } else {
+            (RootCerts::from(roots), format!("{custom} custom"))
+        };
+        let mut proxies = HashMap::new();
+        for url in rules.urls() {
+            let proxy = ureq::Proxy::new(url).map_err(|_| BuildError::InvalidProxy)?;
+            proxies.insert(url.to_owned(), proxy);
+        }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(AutoHeaderValue::None)
+            .accept(AutoHeaderValue::None)
+            .accept_encoding(AutoHeaderValue::None)
+            .max_idle_connections(max_idle)
+            .max_idle_connections_per_host(max_idle_per_host)
+            .timeout_resolve(Some(connect_timeout))
+            .timeout_connect(Some(connect_timeout))
+            .tls_config(TlsConfig::builder().root_certs(root_certs).build())
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            wire::TrackingConnector::default(),
+            resolve::CachingResolver::default(),
+        );
+        Ok(UreqTransport {
+            agent,
+            settings: Arc::new(Settings {
+                connect_timeout,
+                max_body_bytes,
+                roots: shown,
+                max_idle_per_host,
+                rules,
+                proxies,
+            }),
+        })
     }
 }
 

@@ -1,13 +1,16 @@
 //! The one drive loop. Blocking and async clients both run machines through
 //! [`drive`]; the blocking side simply hands it futures that are always ready.
+//!
+//! Nothing here demands `Send`: a run's future is `Send` exactly when the
+//! machine, transport and clock futures are.
 
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use super::{Action, Machine, misuse};
 use crate::error::Error;
-use crate::machine::{Action, Machine};
 use crate::time::Timestamp;
 use crate::transport::{
     AsyncClock, AsyncTransport, Clock, Request, Response, Transport, TransportError,
@@ -65,7 +68,8 @@ impl<T: AsyncTransport + ?Sized, C: AsyncClock + ?Sized> Io for Async<'_, T, C> 
     }
 }
 
-/// Runs `machine` to completion over a blocking transport and clock.
+/// Runs `machine` to completion over a blocking transport and clock: what
+/// [`SnapshotsClient`](crate::SnapshotsClient) does for every call.
 pub fn run_blocking<M, T, C>(machine: M, transport: &T, clock: &C) -> Result<M::Output, Error>
 where
     M: Machine,
@@ -83,7 +87,8 @@ where
     }
 }
 
-/// Runs `machine` to completion over an async transport and clock.
+/// Runs `machine` to completion over an async transport and clock: what
+/// [`AsyncSnapshotsClient`](crate::AsyncSnapshotsClient) does for every call.
 pub async fn run_async<M, T, C>(machine: M, transport: &T, clock: &C) -> Result<M::Output, Error>
 where
     M: Machine,
@@ -142,6 +147,8 @@ async fn drive<M: Machine>(mut machine: M, io: impl Io) -> Result<M::Output, Err
                 }
                 io.sleep_until(deadline).await;
             }
+            // Every answer is handed over before the next poll.
+            Action::Awaiting => return Err(Error::Misuse(misuse::AWAITING_IN_DRIVER)),
             Action::Done(result) => return result,
         }
     }

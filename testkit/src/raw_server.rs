@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread;
 
-use leap0_core::Request;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// The raw bytes of each request a server read, in order.
@@ -29,7 +28,7 @@ pub const SECRET: &str = "sk-live-0123456789abcdef";
 /// # Panics
 ///
 /// If `url` is not a valid request URI.
-pub fn get(url: &str) -> Request {
+pub fn get(url: &str) -> http::Request<Vec<u8>> {
     let request = http::Request::get(url)
         .header("user-agent", "leap0-test/1.0")
         .header("authorization", format!("Bearer {SECRET}"))

@@ -1,30 +1,51 @@
-//! What the core asks of the outside world: a way to send one request, and a clock.
+//! The kit for transport authors: what the core asks of the outside world (a
+//! way to send one request, and a clock), the failures a transport reports, and
+//! the secret scanner every transport runs its messages through.
 //!
 //! Transports do I/O and nothing else. They never retry, never interpret status
 //! codes and never sleep on their own: a non-2xx answer is a normal
-//! [`Response`]; only a failure to get any answer is a [`TransportError`], classified
-//! so that the core can decide whether to retry.
+//! [`Response`]; only a failure to get any answer is a [`TransportError`],
+//! classified so that the core can decide whether to retry.
 //!
-//! Both traits are implemented for closures, so a test double is one line:
+//! The traits are implemented for closures, so a test double is one line:
 //!
 //! ```
 //! use std::time::Duration;
-//! use leap0_core::{Request, Response, Transport, TransportError};
+//! use leap0_core::http;
+//! use leap0_core::transport::{Request, Response, Transport, TransportError};
 //!
 //! let always_404 = |_req: Request, _timeout: Duration| -> Result<Response, TransportError> {
-//!     Ok(http::Response::builder().status(404).body(b"{\"message\":\"nope\"}".to_vec()).unwrap())
+//!     let body = b"{\"message\":\"nope\"}".to_vec();
+//!     http::Response::builder().status(404).body(body).map_err(TransportError::other)
 //! };
-//! let answer = always_404.send(http::Request::new(Vec::new()), Duration::from_secs(1)).unwrap();
+//! let answer = always_404.send(http::Request::new(Vec::new()), Duration::from_secs(1))?;
 //! assert_eq!(answer.status(), 404);
+//! # Ok::<(), TransportError>(())
 //! ```
+//!
+//! # `Send`, or not
+//!
+//! [`AsyncTransport`] and [`AsyncClock`] do not require their futures to be
+//! `Send`: a transport over `Rc` state, a single-threaded executor or a
+//! browser-style `fetch` future implements them as they are. Whether a client's
+//! future is `Send` follows from the concrete transport and clock: with
+//! `leap0_hyper::HyperTransport` and `TokioClock` it is, so
+//! `tokio::spawn(async move { client.create("sb-1").await })` compiles.
 
+mod clock;
+mod proxy;
+mod secrets;
+
+use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::time::Timestamp;
+pub use crate::time::Timestamp;
+pub use clock::VirtualClock;
+pub use proxy::ProxyRules;
+pub use secrets::{SecretForm, Secrets, is_sensitive_header};
 
 /// A request as the core builds it: the body is always fully in memory.
 pub type Request = http::Request<Vec<u8>>;
@@ -57,25 +78,27 @@ where
 }
 
 /// An asynchronous HTTP transport: the same contract as [`Transport`], as a future.
+///
+/// The future need not be `Send` (see the [module docs](self)).
 pub trait AsyncTransport {
     /// Sends one request and resolves to the server's answer, whatever its status.
     fn send(
         &self,
         request: Request,
         timeout: Duration,
-    ) -> impl Future<Output = Result<Response, TransportError>> + Send;
+    ) -> impl Future<Output = Result<Response, TransportError>>;
 }
 
 impl<F, Fut> AsyncTransport for F
 where
     F: Fn(Request, Duration) -> Fut,
-    Fut: Future<Output = Result<Response, TransportError>> + Send,
+    Fut: Future<Output = Result<Response, TransportError>>,
 {
     fn send(
         &self,
         request: Request,
         timeout: Duration,
-    ) -> impl Future<Output = Result<Response, TransportError>> + Send {
+    ) -> impl Future<Output = Result<Response, TransportError>> {
         self(request, timeout)
     }
 }
@@ -88,69 +111,12 @@ pub trait Clock {
     fn sleep_until(&self, deadline: Timestamp);
 }
 
-/// A source of time for asynchronous drivers.
+/// A source of time for asynchronous drivers. The future need not be `Send`.
 pub trait AsyncClock {
     /// The current point on this clock's timeline.
     fn now(&self) -> Timestamp;
     /// Resolves at `deadline` (at once if it has passed).
-    fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()> + Send;
-}
-
-/// A clock that only moves when someone waits on it: waiting jumps straight to the
-/// deadline. Tests and the replayer use it so that minutes of backoff and polling
-/// take no real time. Clones share one timeline.
-#[derive(Debug, Clone, Default)]
-pub struct VirtualClock {
-    nanos: Arc<AtomicU64>,
-}
-
-impl VirtualClock {
-    /// A clock standing at [`Timestamp::ZERO`].
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Moves the clock forward by `by` (used to simulate latency).
-    pub fn advance(&self, by: Duration) {
-        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        // fetch_update cannot fail with a closure that always returns Some.
-        let _ = self
-            .nanos
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                Some(n.saturating_add(by))
-            });
-    }
-
-    /// Moves the clock to `deadline` if it is in the future; never moves it back.
-    pub fn advance_to(&self, deadline: Timestamp) {
-        let target = u64::try_from(deadline.since_origin().as_nanos()).unwrap_or(u64::MAX);
-        self.nanos.fetch_max(target, Ordering::SeqCst);
-    }
-
-    fn read(&self) -> Timestamp {
-        Timestamp::from_origin(Duration::from_nanos(self.nanos.load(Ordering::SeqCst)))
-    }
-}
-
-impl Clock for VirtualClock {
-    fn now(&self) -> Timestamp {
-        self.read()
-    }
-
-    fn sleep_until(&self, deadline: Timestamp) {
-        self.advance_to(deadline);
-    }
-}
-
-impl AsyncClock for VirtualClock {
-    fn now(&self) -> Timestamp {
-        self.read()
-    }
-
-    fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()> + Send {
-        self.advance_to(deadline);
-        std::future::ready(())
-    }
+    fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()>;
 }
 
 /// What went wrong when a transport could not get an answer.
@@ -175,7 +141,7 @@ pub enum TransportErrorKind {
 }
 
 impl TransportErrorKind {
-    /// A short lowercase name, as used in messages and cassettes.
+    /// A short lowercase phrase, as used in messages (`body too large`).
     pub fn as_str(self) -> &'static str {
         match self {
             TransportErrorKind::Connect => "connect",
@@ -187,6 +153,16 @@ impl TransportErrorKind {
             TransportErrorKind::Other => "other",
         }
     }
+
+    /// A stable snake_case name, as used in cassettes and machine-readable
+    /// output (`body_too_large`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportErrorKind::BodyTooLarge => "body_too_large",
+            TransportErrorKind::InvalidResponse => "invalid_response",
+            other => other.as_str(),
+        }
+    }
 }
 
 impl fmt::Display for TransportErrorKind {
@@ -195,13 +171,20 @@ impl fmt::Display for TransportErrorKind {
     }
 }
 
+/// The typed cause a transport may attach to a [`TransportError`].
+pub type Cause = Arc<dyn StdError + Send + Sync + 'static>;
+
 /// A failure to get any answer from the server, as reported by a transport.
 ///
 /// `may_have_been_sent` is the fact the retry rules hang on: `false` only when the
 /// transport knows the request never left (for example the connection was refused),
 /// so that even a non-idempotent POST can be re-sent safely.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
-#[error("{kind} error ({}): {message}", if *.may_have_been_sent { "the request may have reached the server" } else { "the request was not sent" })]
+///
+/// A transport may attach a typed cause with [`with_cause`](Self::with_cause)
+/// (the replayer attaches its mismatch report); it is what
+/// [`source`](StdError::source) returns, so error-chain printers show it and
+/// callers can downcast to it. Equality and serialization ignore the cause.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct TransportError {
     /// The class of failure.
     pub kind: TransportErrorKind,
@@ -209,6 +192,47 @@ pub struct TransportError {
     pub may_have_been_sent: bool,
     /// A human description from the underlying client. Never contains the API key.
     pub message: String,
+    #[serde(skip)]
+    cause: Option<Cause>,
+}
+
+impl PartialEq for TransportError {
+    fn eq(&self, other: &Self) -> bool {
+        (self.kind, self.may_have_been_sent, &self.message)
+            == (other.kind, other.may_have_been_sent, &other.message)
+    }
+}
+
+impl Eq for TransportError {}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportError")
+            .field("kind", &self.kind)
+            .field("may_have_been_sent", &self.may_have_been_sent)
+            .field("message", &self.message)
+            .field("cause", &self.cause.as_ref().map(|c| c.to_string()))
+            .finish()
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sent = if self.may_have_been_sent {
+            "the request may have reached the server"
+        } else {
+            "the request was not sent"
+        };
+        write!(f, "{} error ({sent}): {}", self.kind, self.message)
+    }
+}
+
+impl StdError for TransportError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn StdError + 'static))
+    }
 }
 
 impl TransportError {
@@ -222,6 +246,7 @@ impl TransportError {
             kind,
             may_have_been_sent,
             message: message.into(),
+            cause: None,
         }
     }
 
@@ -240,6 +265,12 @@ impl TransportError {
         Self::new(TransportErrorKind::Reset, true, message)
     }
 
+    /// Something else failed, and the request may have been sent: the cautious
+    /// classification for an error a transport cannot place.
+    pub fn other(error: impl fmt::Display) -> Self {
+        Self::new(TransportErrorKind::Other, true, error.to_string())
+    }
+
     /// The answer's body exceeded `limit` bytes.
     pub fn body_too_large(limit: u64) -> Self {
         Self::new(
@@ -248,91 +279,22 @@ impl TransportError {
             format!("response body exceeds the limit of {limit} bytes"),
         )
     }
-}
 
-/// Values of a request's sensitive headers, scrubbed from transport error messages.
-///
-/// HTTP clients are not known to quote request headers in their errors; transports
-/// run every message through this anyway, as a second line of defence, so that an
-/// API key can never reach a log through a transport error.
-///
-/// ```
-/// use leap0_core::SecretScrubber;
-/// let mut headers = http::HeaderMap::new();
-/// headers.insert("authorization", "Bearer sk-very-secret".parse().unwrap());
-/// let scrubber = SecretScrubber::from_headers(&headers);
-/// assert_eq!(scrubber.scrub("failed with sk-very-secret".into()), "failed with [redacted]");
-/// ```
-#[derive(Default)]
-pub struct SecretScrubber {
-    values: Vec<String>,
-}
-
-impl std::fmt::Debug for SecretScrubber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretScrubber({} values)", self.values.len())
-    }
-}
-
-impl SecretScrubber {
-    /// Collects the values of headers that may carry credentials (names containing
-    /// auth, key, token, secret, cookie or session), and their words.
-    pub fn from_headers(headers: &http::HeaderMap) -> Self {
-        let mut values = Vec::new();
-        for (name, value) in headers {
-            let name = name.as_str();
-            let sensitive = ["auth", "key", "token", "secret", "cookie", "session"]
-                .iter()
-                .any(|needle| name.contains(needle));
-            if !sensitive {
-                continue;
-            }
-            if let Ok(value) = value.to_str() {
-                let value = value.trim();
-                // Also catch the bare credential after a scheme such as "Bearer ".
-                for part in std::iter::once(value).chain(value.split_whitespace()) {
-                    if part.len() >= 4 {
-                        values.push(part.to_owned());
-                    }
-                }
-            }
-        }
-        // Longest first, so that a whole header value is replaced before its parts.
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        SecretScrubber { values }
+    /// Attaches a typed cause (returned by [`source`](StdError::source)).
+    pub fn with_cause(mut self, cause: impl StdError + Send + Sync + 'static) -> Self {
+        self.cause = Some(Arc::new(cause));
+        self
     }
 
-    /// `message` with every collected value replaced by `[redacted]`.
-    pub fn scrub(&self, message: String) -> String {
-        let mut message = message;
-        for secret in &self.values {
-            if message.contains(secret.as_str()) {
-                message = message.replace(secret.as_str(), "[redacted]");
-            }
-        }
-        message
+    /// The attached cause, if any.
+    pub fn cause(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
+        self.cause.as_deref()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn virtual_clock_jumps_to_deadlines_and_never_goes_back() {
-        let clock = VirtualClock::new();
-        let later = Timestamp::from_origin(Duration::from_secs(90));
-        Clock::sleep_until(&clock, later);
-        assert_eq!(Clock::now(&clock), later);
-        Clock::sleep_until(&clock, Timestamp::from_origin(Duration::from_secs(1)));
-        assert_eq!(Clock::now(&clock), later);
-        clock.advance(Duration::from_millis(250));
-        assert_eq!(
-            Clock::now(&clock),
-            later + Duration::from_millis(250),
-            "clones share one timeline"
-        );
-    }
 
     #[test]
     fn transport_error_messages_say_whether_the_request_left() {
@@ -343,5 +305,15 @@ mod tests {
             "connect error (the request was not sent): connection refused"
         );
         assert!(TransportError::timeout("10s").may_have_been_sent);
+        assert_eq!(TransportErrorKind::BodyTooLarge.name(), "body_too_large");
+    }
+
+    #[test]
+    fn a_cause_is_the_source_and_does_not_change_equality() {
+        let plain = TransportError::reset("closed");
+        let caused = plain.clone().with_cause(std::fmt::Error);
+        assert_eq!(plain, caused);
+        assert!(plain.source().is_none());
+        assert!(caused.source().is_some_and(|e| e.is::<std::fmt::Error>()));
     }
 }

@@ -1,0 +1,101 @@
+//! # leap0-clock
+//!
+//! A real [`Clock`] for [`leap0_core`], with nothing but `std`: for a
+//! transport of your own, or an event loop that drives machines itself.
+//!
+//! [`SystemClock`] maps the monotonic system clock onto the core's
+//! [`Timestamp`] timeline, which starts when the clock is made. Its
+//! [`sleep_until`](Clock::sleep_until) blocks the thread; an event loop instead
+//! turns a machine's deadline back into an [`Instant`] with
+//! [`SystemClock::instant`] and hands it to its own timer.
+//!
+//! ```
+//! use std::time::Duration;
+//! use leap0_clock::SystemClock;
+//! use leap0_core::transport::Clock;
+//!
+//! let clock = SystemClock::new();
+//! let deadline = clock.now() + Duration::from_millis(5);
+//! clock.sleep_until(deadline);
+//! assert!(clock.now() >= deadline);
+//! assert!(clock.instant(deadline) <= std::time::Instant::now());
+//! ```
+//!
+//! The core never reads a clock itself: this crate is where the reading
+//! happens, so the core stays pure.
+#![forbid(unsafe_code)]
+
+use std::time::{Duration, Instant};
+
+use leap0_core::Timestamp;
+use leap0_core::transport::Clock;
+
+/// A [`Clock`] on the monotonic system clock.
+///
+/// Its timeline starts at construction: [`now`](Clock::now) is the time elapsed since
+/// then, and [`sleep_until`](Clock::sleep_until) blocks the thread for the time left.
+/// Copies share the same origin.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemClock {
+    origin: Instant,
+}
+
+impl SystemClock {
+    /// A clock whose timeline starts now.
+    pub fn new() -> Self {
+        SystemClock {
+            origin: Instant::now(),
+        }
+    }
+
+    /// The current point on this clock's timeline.
+    pub fn now(&self) -> Timestamp {
+        Timestamp::from_origin(self.origin.elapsed())
+    }
+
+    /// The [`Instant`] of a point on this clock's timeline (for an event loop's
+    /// timer); a point too far to represent is about a century away.
+    pub fn instant(&self, at: Timestamp) -> Instant {
+        self.origin
+            .checked_add(at.since_origin())
+            .unwrap_or_else(|| self.origin + Duration::from_secs(100 * 365 * 24 * 3600))
+    }
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        SystemClock::new()
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        SystemClock::now(self)
+    }
+
+    fn sleep_until(&self, deadline: Timestamp) {
+        let remaining = deadline.saturating_duration_since(SystemClock::now(self));
+        if !remaining.is_zero() {
+            std::thread::sleep(remaining);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sleeping_reaches_the_deadline_and_the_past_returns_at_once() {
+        let clock = SystemClock::new();
+        let start = clock.now();
+        let deadline = start + Duration::from_millis(20);
+        clock.sleep_until(deadline);
+        assert!(clock.now() >= deadline);
+        let before = Instant::now();
+        clock.sleep_until(start);
+        assert!(before.elapsed() < Duration::from_millis(20));
+        let far = clock.instant(Timestamp::MAX);
+        assert!(far > Instant::now());
+    }
+}

@@ -1,0 +1,279 @@
+//! The route table: each operation's method, path template and success status,
+//! written once. The core builds paths from it, the replay crate recognises
+//! recorded requests with it, and the emulator's tests check their router
+//! against it.
+//!
+//! ```
+//! use leap0_core::{Operation, route};
+//!
+//! let create = Operation::CreateSnapshot.route();
+//! assert_eq!(create.template, "/v1/sandbox/{sandbox_id}/snapshot/create");
+//! assert_eq!(create.params().collect::<Vec<_>>(), ["sandbox_id"]);
+//! assert_eq!(create.path(&["sb 1"])?, "/v1/sandbox/sb%201/snapshot/create");
+//!
+//! let (found, params) = route::find("POST", "/prefix/v1/sandbox/sb%201/snapshot/create")
+//!     .expect("a route");
+//! assert_eq!(found.operation, Operation::CreateSnapshot);
+//! assert_eq!(params, [("sandbox_id", "sb 1".to_owned())]);
+//! # Ok::<(), leap0_core::model::FieldProblem>(())
+//! ```
+
+use http::{Method, StatusCode};
+use percent_encoding::percent_decode_str;
+
+use crate::error::Operation;
+use crate::model::FieldProblem;
+use crate::validate;
+
+/// One route of the API.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Route {
+    /// The operation it serves.
+    pub operation: Operation,
+    /// The HTTP method.
+    pub method: Method,
+    /// The path below the base URL, with parameters as `{name}`. A trailing `/`
+    /// is part of the route as the API spells it; matching accepts either.
+    pub template: &'static str,
+    /// The only status that means success.
+    pub success: StatusCode,
+}
+
+/// Every route, in [`Operation::ALL`] order.
+pub static ROUTES: [Route; 9] = [
+    route(
+        Operation::CreateSnapshot,
+        Method::POST,
+        "/v1/sandbox/{sandbox_id}/snapshot/create",
+        StatusCode::CREATED,
+    ),
+    route(
+        Operation::PauseSandbox,
+        Method::POST,
+        "/v1/sandbox/{sandbox_id}/snapshot/pause",
+        StatusCode::CREATED,
+    ),
+    route(
+        Operation::ResumeSnapshot,
+        Method::POST,
+        "/v1/snapshot/resume",
+        StatusCode::CREATED,
+    ),
+    route(
+        Operation::RestoreSnapshot,
+        Method::POST,
+        "/v1/snapshot/restore",
+        StatusCode::CREATED,
+    ),
+    route(
+        Operation::DeleteSnapshot,
+        Method::DELETE,
+        "/v1/snapshot/{snapshot_id}",
+        StatusCode::NO_CONTENT,
+    ),
+    route(
+        Operation::ListSnapshots,
+        Method::GET,
+        "/v1/snapshots",
+        StatusCode::OK,
+    ),
+    route(
+        Operation::GetSandbox,
+        Method::GET,
+        "/v1/sandbox/{sandbox_id}/",
+        StatusCode::OK,
+    ),
+    route(
+        Operation::CreateSandbox,
+        Method::POST,
+        "/v1/sandbox/",
+        StatusCode::CREATED,
+    ),
+    route(
+        Operation::DeleteSandbox,
+        Method::DELETE,
+        "/v1/sandbox/{sandbox_id}/",
+        StatusCode::NO_CONTENT,
+    ),
+];
+
+const fn route(
+    operation: Operation,
+    method: Method,
+    template: &'static str,
+    success: StatusCode,
+) -> Route {
+    Route {
+        operation,
+        method,
+        template,
+        success,
+    }
+}
+
+impl Operation {
+    /// This operation's route.
+    pub fn route(self) -> &'static Route {
+        let index = match self {
+            Operation::CreateSnapshot => 0,
+            Operation::PauseSandbox => 1,
+            Operation::ResumeSnapshot => 2,
+            Operation::RestoreSnapshot => 3,
+            Operation::DeleteSnapshot => 4,
+            Operation::ListSnapshots => 5,
+            Operation::GetSandbox => 6,
+            Operation::CreateSandbox => 7,
+            Operation::DeleteSandbox => 8,
+        };
+        &ROUTES[index]
+    }
+}
+
+impl Route {
+    /// The names of the path parameters, in order.
+    pub fn params(&self) -> impl Iterator<Item = &'static str> + use<> {
+        segments(self.template).filter_map(param_name)
+    }
+
+    /// Whether sending the request twice is harmless (GET, DELETE): decides retries.
+    pub fn idempotent(&self) -> bool {
+        self.method == Method::GET || self.method == Method::DELETE
+    }
+
+    /// The percent-encoded path for these parameter values (in [`params`](Self::params)
+    /// order), each encoded as exactly one segment after checking it (empty ids
+    /// and the ids `.` and `..` are refused, naming the parameter).
+    pub fn path(&self, values: &[&str]) -> Result<String, FieldProblem> {
+        let mut path = String::with_capacity(self.template.len() + 32);
+        let mut values = values.iter();
+        let mut rest = self.template;
+        while let Some(open) = rest.find('{') {
+            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+            let name = &rest[open + 1..close];
+            let value = values.next().ok_or_else(|| {
+                FieldProblem::new(name, "is required by the route but was not given")
+            })?;
+            path.push_str(&rest[..open]);
+            path.push_str(&validate::path_segment(name, value)?);
+            rest = rest.get(close + 1..).unwrap_or_default();
+        }
+        path.push_str(rest);
+        Ok(path)
+    }
+
+    /// The decoded parameter values if `method` and the raw (percent-encoded)
+    /// `path` are this route's; a trailing `/` is optional.
+    pub fn matches(&self, method: &str, path: &str) -> Option<Vec<(&'static str, String)>> {
+        if !self.method.as_str().eq_ignore_ascii_case(method) {
+            return None;
+        }
+        let mut wanted = trimmed(self.template);
+        let mut given = trimmed(path);
+        let mut params = Vec::new();
+        loop {
+            match (wanted.next(), given.next()) {
+                (None, None) => return Some(params),
+                (Some(w), Some(g)) => match param_name(w) {
+                    Some(name) => {
+                        let value = percent_decode_str(g).decode_utf8().ok()?;
+                        if value.is_empty() {
+                            return None;
+                        }
+                        params.push((name, value.into_owned()));
+                    }
+                    None if w == g => {}
+                    None => return None,
+                },
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// The route a request belongs to, with its decoded parameters. Anything before
+/// `/v1/` (a proxy's path prefix) is ignored.
+pub fn find(method: &str, path: &str) -> Option<(&'static Route, Vec<(&'static str, String)>)> {
+    let start = path.find("/v1/")?;
+    let path = &path[start..];
+    ROUTES
+        .iter()
+        .find_map(|route| route.matches(method, path).map(|params| (route, params)))
+}
+
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|s| !s.is_empty())
+}
+
+/// The segments of `path`, ignoring one trailing `/`. Empty inner segments
+/// stay, so `/v1/sandbox//` never matches a route with a parameter there.
+fn trimmed(path: &str) -> impl Iterator<Item = &str> {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    let path = path.strip_suffix('/').unwrap_or(path);
+    path.split('/')
+}
+
+fn param_name(segment: &str) -> Option<&str> {
+    segment.strip_prefix('{')?.strip_suffix('}')
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_table_is_in_operation_order() {
+        for (i, op) in Operation::ALL.iter().enumerate() {
+            assert_eq!(ROUTES[i].operation, *op);
+            assert_eq!(op.route().operation, *op);
+        }
+    }
+
+    #[test]
+    fn every_built_path_is_found_again() {
+        for route in &ROUTES {
+            let values: Vec<&str> = route.params().map(|_| "a/b %").collect();
+            let path = route.path(&values).unwrap();
+            let (found, params) = find(route.method.as_str(), &path).unwrap();
+            assert_eq!(found.operation, route.operation, "{path}");
+            assert!(params.iter().all(|(_, v)| v == "a/b %"));
+            // With and without the trailing slash.
+            let other = match path.strip_suffix('/') {
+                Some(p) => p.to_owned(),
+                None => format!("{path}/"),
+            };
+            assert_eq!(
+                find(route.method.as_str(), &other).unwrap().0.operation,
+                route.operation
+            );
+        }
+    }
+
+    #[test]
+    fn near_misses_are_not_routes() {
+        for (method, path) in [
+            ("GET", "/v2/snapshots"),
+            ("PUT", "/v1/snapshot/resume"),
+            ("GET", "/v1/sandbox//"),
+            ("GET", "/v1/sandbox/a/b/"),
+            ("POST", "/v1/sandbox/a/snapshot/other"),
+            ("GET", "/v1/sandbox/%FF/"),
+        ] {
+            assert!(find(method, path).is_none(), "{method} {path}");
+        }
+        // A DELETE of a snapshot called "resume" is still a delete.
+        let (route, params) = find("DELETE", "/v1/snapshot/resume").unwrap();
+        assert_eq!(route.operation, Operation::DeleteSnapshot);
+        assert_eq!(params, [("snapshot_id", "resume".to_owned())]);
+    }
+
+    #[test]
+    fn paths_refuse_bad_ids_naming_the_parameter() {
+        let route = Operation::DeleteSnapshot.route();
+        for bad in ["", " ", ".", ".."] {
+            assert_eq!(route.path(&[bad]).unwrap_err().field, "snapshot_id");
+        }
+        assert_eq!(route.path(&[]).unwrap_err().field, "snapshot_id");
+    }
+}

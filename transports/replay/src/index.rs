@@ -1,0 +1,300 @@
+//! Finding a request's recorded answers in expected constant time.
+//!
+//! Each recorded request is reduced to a match key (method, decoded path and
+//! query, canonical JSON body, and the headers the options compare) and filed
+//! under it, in recorded order. A live request's key finds its candidates in one
+//! hash lookup. The few recorded requests a hand edit left with a `<redacted>`
+//! value where no redaction rule puts one (a wildcard that matches anything)
+//! cannot be keyed; they are kept apart and compared one by one.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::cassette::{REDACTED, Redactions};
+use crate::normalize::{BodyForm, Compare, Shape, differences};
+
+/// Separates the parts of a key (never part of a decoded value we compare).
+const PART: char = '\u{0}';
+/// Separates items within a part.
+const ITEM: char = '\u{1}';
+
+/// The match key of a request under `compare`.
+pub(crate) fn key(shape: &Shape, compare: &Compare) -> String {
+    let mut key = String::with_capacity(shape.target.len() + 64);
+    key.push_str(&shape.method);
+    key.push(PART);
+    for segment in &shape.path {
+        key.push_str(segment);
+        key.push(ITEM);
+    }
+    key.push(PART);
+    if compare.query {
+        for (name, value) in &shape.query {
+            key.push_str(name);
+            key.push('=');
+            key.push_str(value);
+            key.push(ITEM);
+        }
+    }
+    key.push(PART);
+    if compare.body {
+        match &shape.body {
+            BodyForm::Empty => {}
+            BodyForm::Json(value) => {
+                key.push('j');
+                canonical(value, &mut key);
+            }
+            BodyForm::Bytes(bytes) => {
+                key.push('b');
+                for byte in bytes {
+                    let _ = write!(key, "{byte:02x}");
+                }
+            }
+        }
+    }
+    key.push(PART);
+    for name in &compare.headers {
+        if let Some(value) = shape.headers.get(name) {
+            key.push_str(name);
+            key.push('=');
+            key.push_str(value);
+        }
+        key.push(ITEM);
+    }
+    key
+}
+
+/// JSON with object keys sorted at every depth, so that key order does not
+/// matter (as for `Value` equality).
+fn canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(v, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// Whether a recorded request holds `<redacted>` where the live request will
+/// not (a hand-edited wildcard), so that it cannot be found by key.
+pub(crate) fn has_wildcard(shape: &Shape, compare: &Compare, redactions: &Redactions) -> bool {
+    if shape.path.iter().any(|s| s == REDACTED) {
+        return true;
+    }
+    if compare.query
+        && shape
+            .query
+            .iter()
+            .any(|(name, value)| value == REDACTED && !redactions.query.contains(name))
+    {
+        return true;
+    }
+    if compare
+        .headers
+        .iter()
+        .any(|name| shape.headers.get(name).is_some_and(|v| v == REDACTED))
+    {
+        return true;
+    }
+    match &shape.body {
+        BodyForm::Json(value) if compare.body => stray_in_json(value, &redactions.json_fields),
+        _ => false,
+    }
+}
+
+fn stray_in_json(value: &Value, redacted_fields: &[String]) -> bool {
+    let mut stack = vec![(None::<&String>, value)];
+    while let Some((key, v)) = stack.pop() {
+        match v {
+            Value::String(s)
+                if s == REDACTED && !key.is_some_and(|k| redacted_fields.contains(k)) =>
+            {
+                return true;
+            }
+            Value::Object(map) => stack.extend(map.iter().map(|(k, v)| (Some(k), v))),
+            Value::Array(items) => stack.extend(items.iter().map(|v| (key, v))),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The recorded requests, filed by key.
+pub(crate) struct Index {
+    /// Key → position in `lists`.
+    keys: HashMap<String, usize>,
+    /// For each key, the interactions under it, in recorded order.
+    lists: Vec<Vec<usize>>,
+    /// The key id of each interaction (`None`: a wildcard).
+    key_of: Vec<Option<usize>>,
+    /// Wildcard interactions with their shapes, in recorded order.
+    wildcards: Vec<(usize, Shape)>,
+}
+
+impl Index {
+    /// Files `shapes` (in recorded order) under their keys.
+    pub(crate) fn new(shapes: &[Shape], compare: &Compare, redactions: &Redactions) -> Index {
+        let mut index = Index {
+            keys: HashMap::with_capacity(shapes.len()),
+            lists: Vec::new(),
+            key_of: Vec::with_capacity(shapes.len()),
+            wildcards: Vec::new(),
+        };
+        for (i, shape) in shapes.iter().enumerate() {
+            if has_wildcard(shape, compare, redactions) {
+                index.key_of.push(None);
+                index.wildcards.push((i, shape.clone()));
+                continue;
+            }
+            let next = index.lists.len();
+            let id = *index.keys.entry(key(shape, compare)).or_insert(next);
+            if id == next {
+                index.lists.push(Vec::new());
+            }
+            index.lists[id].push(i);
+            index.key_of.push(Some(id));
+        }
+        index
+    }
+
+    /// How many key lists there are.
+    pub(crate) fn lists(&self) -> usize {
+        self.lists.len()
+    }
+
+    /// The key list of a live request's key, if any.
+    pub(crate) fn list_of(&self, key: &str) -> Option<(usize, &[usize])> {
+        let id = *self.keys.get(key)?;
+        Some((id, &self.lists[id]))
+    }
+
+    /// Whether interaction `i` answers a request with key list `list` and shape `live`.
+    pub(crate) fn matches(
+        &self,
+        i: usize,
+        list: Option<usize>,
+        live: &Shape,
+        compare: &Compare,
+    ) -> bool {
+        match self.key_of.get(i).copied().flatten() {
+            Some(id) => Some(id) == list,
+            None => self
+                .wildcards
+                .iter()
+                .find(|(w, _)| *w == i)
+                .is_some_and(|(_, shape)| differences(shape, live, compare).is_empty()),
+        }
+    }
+
+    /// The wildcard interactions that match `live`, in recorded order.
+    pub(crate) fn wildcard_matches<'a>(
+        &'a self,
+        live: &'a Shape,
+        compare: &'a Compare,
+    ) -> impl Iterator<Item = usize> + 'a {
+        self.wildcards
+            .iter()
+            .filter(move |(_, shape)| differences(shape, live, compare).is_empty())
+            .map(|(i, _)| *i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn shape(method: &str, target: &str, body: &str) -> Shape {
+        Shape::new(
+            method,
+            target,
+            BTreeMap::new(),
+            BodyForm::from_bytes(body.as_bytes()),
+        )
+    }
+
+    fn all() -> Compare {
+        Compare {
+            query: true,
+            body: true,
+            headers: vec![],
+        }
+    }
+
+    #[test]
+    fn keys_agree_with_differences() {
+        let pairs = [
+            (
+                r#"{"a":1,"b":[1,{"c":2}]}"#,
+                r#"{ "b": [1, {"c": 2}], "a": 1 }"#,
+                true,
+            ),
+            (r#"{"a":1}"#, r#"{"a":1.0}"#, false),
+            (r#"{"a":"x"}"#, r#"{"a":"y"}"#, false),
+            ("", "", true),
+            ("plain", "plain", true),
+        ];
+        for (a, b, same) in pairs {
+            let (a, b) = (shape("POST", "/v1/x", a), shape("post", "/v1/x", b));
+            assert_eq!(key(&a, &all()) == key(&b, &all()), same);
+            assert_eq!(differences(&a, &b, &all()).is_empty(), same);
+        }
+        let a = shape("GET", "/v1/s?query=a%20b&page=2", "");
+        let b = shape("GET", "/v1/s?query=a b&page=2", "");
+        assert_eq!(key(&a, &all()), key(&b, &all()), "decoded before keying");
+        let c = shape("GET", "/v1/s?page=2&query=a%20b", "");
+        assert_ne!(key(&a, &all()), key(&c, &all()), "query order counts");
+        let ignore_query = Compare {
+            query: false,
+            ..all()
+        };
+        assert_eq!(key(&a, &ignore_query), key(&c, &ignore_query));
+    }
+
+    #[test]
+    fn only_stray_redactions_are_wildcards() {
+        let redactions = Redactions {
+            query: vec!["sig".into()],
+            json_fields: vec!["token".into()],
+            ..Redactions::default()
+        };
+        let configured = shape("POST", "/v1/x?sig=<redacted>", r#"{"token":"<redacted>"}"#);
+        assert!(!has_wildcard(&configured, &all(), &redactions));
+        for stray in [
+            shape("GET", "/v1/snapshot/<redacted>", ""),
+            shape("GET", "/v1/x?page=<redacted>", ""),
+            shape("POST", "/v1/x", r#"{"name":"<redacted>"}"#),
+            shape("POST", "/v1/x", r#"{"list":["<redacted>"]}"#),
+        ] {
+            assert!(
+                has_wildcard(&stray, &all(), &redactions),
+                "{}",
+                stray.target
+            );
+        }
+    }
+}
