@@ -97,15 +97,21 @@ pub trait Exchange {
             reason: p.reason,
         };
         let route = self.route();
-        let path = route.path(self.path_params().as_ref()).map_err(invalid)?;
-        let query = self.query().map_err(invalid)?;
+        let base = config.base_url();
+        let mut target = String::with_capacity(base.prefix().len() + route.template.len() + 64);
+        target.push_str(base.prefix());
+        route
+            .push_path(&mut target, self.path_params().as_ref())
+            .map_err(invalid)?;
+        if let Some(query) = self.query().map_err(invalid)? {
+            target.push('?');
+            target.push_str(&query);
+        }
         let body = self.body().map_err(invalid)?;
-        build_request(config, &route.method, &path, query.as_deref(), body).map_err(|reason| {
-            Error::Validation {
-                operation: Self::OPERATION,
-                field: "request".into(),
-                reason,
-            }
+        build_request(config, &route.method, target, body).map_err(|reason| Error::Validation {
+            operation: Self::OPERATION,
+            field: "request".into(),
+            reason,
         })
     }
 
@@ -156,30 +162,26 @@ pub trait Exchange {
     }
 }
 
+/// The request for `target` (prefix, path and query, encoded): the config's
+/// headers, plus a body's length and type.
 fn build_request(
     config: &Config,
     method: &Method,
-    path: &str,
-    query: Option<&str>,
+    target: String,
     body: Option<Vec<u8>>,
 ) -> Result<Request, String> {
     let base = config.base_url();
-    let prefix = base.prefix();
-    let query_len = query.map_or(0, |q| q.len() + 1);
-    let mut target = String::with_capacity(prefix.len() + path.len() + query_len);
-    target.push_str(prefix);
-    target.push_str(path);
-    if let Some(q) = query {
-        target.push('?');
-        target.push_str(q);
-    }
     let mut uri = http::uri::Parts::default();
     uri.scheme = Some(base.scheme().clone());
     uri.authority = Some(base.authority().clone());
     uri.path_and_query = Some(PathAndQuery::try_from(target).map_err(|e| e.to_string())?);
     let uri = Uri::from_parts(uri).map_err(|e| e.to_string())?;
 
-    let mut headers = config.headers().clone();
+    // A fresh map with room for all, rather than a clone that grows.
+    let mut headers = HeaderMap::with_capacity(config.headers().len() + 2);
+    for (name, value) in config.headers() {
+        headers.insert(name.clone(), value.clone());
+    }
     let body = match body {
         Some(bytes) => {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));

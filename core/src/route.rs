@@ -146,6 +146,12 @@ impl Route {
     /// and the ids `.` and `..` are refused, naming the parameter).
     pub fn path(&self, values: &[&str]) -> Result<String, FieldProblem> {
         let mut path = String::with_capacity(self.template.len() + 32);
+        self.push_path(&mut path, values)?;
+        Ok(path)
+    }
+
+    /// Appends [`path`](Self::path) to `out`.
+    pub(crate) fn push_path(&self, out: &mut String, values: &[&str]) -> Result<(), FieldProblem> {
         let mut values = values.iter();
         let mut rest = self.template;
         while let Some(open) = rest.find('{') {
@@ -154,12 +160,12 @@ impl Route {
             let value = values.next().ok_or_else(|| {
                 FieldProblem::new(name, "is required by the route but was not given")
             })?;
-            path.push_str(&rest[..open]);
-            path.push_str(&validate::path_segment(name, value)?);
+            out.push_str(&rest[..open]);
+            validate::push_path_segment(out, name, value)?;
             rest = rest.get(close + 1..).unwrap_or_default();
         }
-        path.push_str(rest);
-        Ok(path)
+        out.push_str(rest);
+        Ok(())
     }
 
     /// The decoded parameter values if `method` and the raw (percent-encoded)

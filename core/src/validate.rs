@@ -41,18 +41,24 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// Checks an id and percent-encodes it as exactly one path segment.
+/// Checks an id and appends it to `out`, percent-encoded as exactly one path
+/// segment.
 ///
 /// Empty ids and the ids `.` and `..` (which some proxies resolve even when the
 /// route is built correctly) are rejected.
-pub(crate) fn path_segment(field: &str, id: &str) -> Result<String, FieldProblem> {
+pub(crate) fn push_path_segment(
+    out: &mut String,
+    field: &str,
+    id: &str,
+) -> Result<(), FieldProblem> {
     if id.trim().is_empty() {
         return Err(problem(field, "must not be empty"));
     }
     if id == "." || id == ".." {
         return Err(problem(field, format!("{id:?} is not a valid id")));
     }
-    Ok(utf8_percent_encode(id, SEGMENT).to_string())
+    out.extend(utf8_percent_encode(id, SEGMENT));
+    Ok(())
 }
 
 /// Percent-encodes a query-string value (same safe set as path segments).
@@ -61,13 +67,13 @@ pub(crate) fn query_value(value: &str) -> String {
 }
 
 /// A snapshot name: trimmed, non-empty, at most 64 characters. Returns it trimmed.
-pub(crate) fn snapshot_name(field: &str, name: &str) -> Result<String, FieldProblem> {
+pub(crate) fn snapshot_name<'a>(field: &str, name: &'a str) -> Result<&'a str, FieldProblem> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
         return Err(problem(field, "must not be empty"));
     }
     at_most_chars(field, trimmed, MAX_NAME_CHARS)?;
-    Ok(trimmed.to_owned())
+    Ok(trimmed)
 }
 
 /// A string of at most `max` characters.
@@ -275,6 +281,11 @@ mod tests {
                 .reason,
             "must be between 1 and 28800, got 28801"
         );
+    }
+
+    fn path_segment(field: &str, id: &str) -> Result<String, FieldProblem> {
+        let mut out = String::new();
+        push_path_segment(&mut out, field, id).map(|()| out)
     }
 
     #[test]

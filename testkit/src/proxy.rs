@@ -152,6 +152,44 @@ fn handle(mut client: TcpStream, seen: &Seen, credentials: Option<&str>) -> io::
     Ok(())
 }
 
+/// A plain TCP relay to `backend` that counts the connections it accepts: how
+/// a test sees whether a client reuses its connections.
+#[derive(Debug, Clone)]
+pub struct CountingRelay {
+    addr: SocketAddr,
+    connections: Arc<AtomicUsize>,
+}
+
+impl CountingRelay {
+    /// Starts relaying to `backend` until the process ends.
+    pub fn start(backend: SocketAddr) -> CountingRelay {
+        let (listener, addr) = listener();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&connections);
+        thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                counted.fetch_add(1, Ordering::SeqCst);
+                thread::spawn(move || {
+                    if let Ok(upstream) = TcpStream::connect(backend) {
+                        let _ = relay(client, upstream);
+                    }
+                });
+            }
+        });
+        CountingRelay { addr, connections }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// How many connections it accepted.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
 /// Copies bytes both ways until either side closes.
 fn relay(client: TcpStream, upstream: TcpStream) -> io::Result<()> {
     let (mut client_read, mut upstream_write) = (client.try_clone()?, upstream.try_clone()?);

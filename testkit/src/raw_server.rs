@@ -12,6 +12,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
 
@@ -109,6 +110,48 @@ where
         }
     });
     (addr, rx)
+}
+
+/// A server that answers every request on every connection (keep-alive) with
+/// what `answer` makes of the request's raw bytes (a whole HTTP response),
+/// until the process ends. Returns its address and a counter of requests read.
+pub fn serve_many<F>(answer: F) -> (SocketAddr, Arc<AtomicUsize>)
+where
+    F: Fn(&[u8]) -> Vec<u8> + Send + Sync + 'static,
+{
+    let (listener, addr) = listener();
+    let answer = Arc::new(answer);
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let answer = Arc::clone(&answer);
+            let seen = Arc::clone(&seen);
+            thread::spawn(move || {
+                let mut stream = stream;
+                loop {
+                    let request = read_request(&mut stream);
+                    if request.is_empty() {
+                        return;
+                    }
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    if stream.write_all(&answer(&request)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, count)
+}
+
+/// A whole `200 OK` (or `status`) HTTP response with a JSON body.
+pub fn json_response(status: u16, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// A server answering one request with `response`, verbatim, then closing.

@@ -176,10 +176,74 @@ impl<T: AsyncTransport, C: AsyncClock> AsyncEngine<T, C> {
     }
 }
 
+impl<T, C> AsyncEngine<T, C> {
+    /// Runs what `f` makes of the client to completion on the engine's runtime.
+    pub fn block_on<'a, F, Fut>(&'a self, f: F) -> Fut::Output
+    where
+        F: FnOnce(&'a AsyncSnapshotsClient<T, C>) -> Fut,
+        Fut: std::future::Future,
+    {
+        self.runtime.block_on(f(&self.client))
+    }
+}
+
 impl<T: AsyncTransport, C: AsyncClock> Engine for AsyncEngine<T, C> {
     fn call(&self, call: &Call) -> Outcome {
         outcome(self.runtime.block_on(self.client.call(call.clone())))
     }
+}
+
+/// Calls driven by hand through [`Call::machine`], as an embedder's event loop
+/// would: no client, no drive loop of the core, a transport and a virtual clock.
+pub struct ByHand<T> {
+    config: Config,
+    transport: T,
+    clock: VirtualClock,
+}
+
+impl<T: Transport> ByHand<T> {
+    /// Drives machines over `transport`, waiting on `clock`.
+    pub fn new(config: Config, transport: T, clock: VirtualClock) -> Self {
+        ByHand {
+            config,
+            transport,
+            clock,
+        }
+    }
+}
+
+impl<T: Transport> Engine for ByHand<T> {
+    fn call(&self, call: &Call) -> Outcome {
+        use leap0_core::machine::{Action, Machine};
+        let mut machine = call.clone().machine(&self.config);
+        let result = loop {
+            let now = self.clock.now();
+            match machine.poll(now) {
+                Action::Send(attempt) => {
+                    // Polling while the answer is outstanding changes nothing.
+                    assert!(matches!(machine.poll(now), Action::Awaiting));
+                    match self.transport.send(attempt.request, attempt.timeout) {
+                        Ok(response) => machine.handle_response(self.clock.now(), response),
+                        Err(error) => machine.handle_transport_error(self.clock.now(), error),
+                    }
+                }
+                Action::WaitUntil(deadline) => self.clock.advance_to(deadline),
+                Action::Awaiting => panic!("awaiting with nothing in flight"),
+                Action::Done(result) => break result,
+            }
+        };
+        outcome(result)
+    }
+}
+
+/// Runs `scenario` by hand through [`Call::machine`] over ureq, on a fresh
+/// emulator and a virtual clock.
+pub fn run_by_hand(scenario: &Scenario) -> Run {
+    let emulator = emulator();
+    let config = scenario.config(&emulator.base_url());
+    let clock = VirtualClock::new();
+    let engine = ByHand::new(config, UreqTransport::new(), clock.clone());
+    run_steps(scenario, &engine, Some(&emulator), &clock)
 }
 
 /// The transports a scenario runs through.
@@ -358,11 +422,18 @@ pub fn replay(scenario: &Scenario, via: Via, path: &Path) -> Result<Run, ReplayE
     Ok(run)
 }
 
-/// Runs `scenario` through ureq and hyper, asserts that they agree, and returns
-/// the (common) run.
+/// Runs `scenario` through ureq and hyper, and by hand through
+/// [`Call::machine`], asserts that all three agree (outcomes, the requests the
+/// emulator saw, virtual time waited), and returns the (common) run.
 pub fn run_both(scenario: &Scenario) -> Run {
     let ureq = run(scenario, Via::Ureq);
     let hyper = run(scenario, Via::Hyper);
+    let by_hand = run_by_hand(scenario);
+    assert_eq!(
+        by_hand, ureq,
+        "{}: the machines driven by hand and the clients disagree",
+        scenario.name
+    );
     assert_eq!(
         ureq.outcomes, hyper.outcomes,
         "{}: ureq and hyper disagree",

@@ -23,7 +23,14 @@ pub(crate) enum MissingState {
 }
 
 /// Decodes a JSON body into `T`, or names the field at fault.
+///
+/// The same decoder runs twice on a bad answer: first without tracking where
+/// it is (which would cost an allocation per field of every good answer), then
+/// with `serde_path_to_error` to name the field.
 pub(crate) fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, FieldProblem> {
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(problem)?;
     de.end()

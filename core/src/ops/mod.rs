@@ -87,7 +87,7 @@ fn snapshot_body(
         .map(|n| crate::validate::snapshot_name("name", n))
         .transpose()?;
     crate::exchange::to_json(&SnapshotBody {
-        name: name.as_deref(),
+        name,
         kill_sandbox_after,
     })
 }
@@ -95,7 +95,7 @@ fn snapshot_body(
 /// The body of resume and restore, in the wire's field order.
 #[derive(serde::Serialize)]
 struct RestoreBody<'a> {
-    snapshot_name: String,
+    snapshot_name: &'a str,
     auto_pause: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeout_min: Option<u64>,
@@ -116,7 +116,7 @@ enum StartTimeout {
 impl<'a> RestoreBody<'a> {
     /// Checks the inputs and builds the body.
     fn checked(
-        snapshot_name: &str,
+        snapshot_name: &'a str,
         auto_pause: bool,
         timeout: StartTimeout,
         network_policy: Option<&'a crate::model::NetworkPolicy>,

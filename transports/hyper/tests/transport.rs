@@ -42,3 +42,19 @@ async fn the_tokio_clock_moves_forward_and_sleeps_until_deadlines() {
         tokio::time::timeout(Duration::from_millis(10), clock.sleep_until(Timestamp::MAX)).await;
     assert!(never.is_err());
 }
+
+/// The client's futures are `Send` (the traits do not demand it; hyper's
+/// transport and tokio's clock give it), so a call can be spawned.
+#[tokio::test]
+async fn a_client_call_can_be_spawned() {
+    let config = leap0_core::Config::builder()
+        .api_key("k")
+        .base_url("http://127.0.0.1:9")
+        .retry(leap0_core::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let client = leap0_hyper::client(config);
+    let task = tokio::spawn(async move { client.create("sb-1").await });
+    let err = task.await.unwrap().unwrap_err();
+    assert_eq!(err.kind_name(), "connect", "{err}");
+}
