@@ -3,6 +3,11 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::clock::EmulatorClock;
+
+/// The default of [`EmulatorConfig::max_logged_requests`].
+pub const DEFAULT_MAX_LOGGED_REQUESTS: usize = 10_000;
+
 /// How an [`Emulator`](crate::Emulator) behaves.
 ///
 /// Every field is public; the same-named methods are chainable setters:
@@ -34,17 +39,25 @@ pub struct EmulatorConfig {
     /// `starting` before it turns `running`. Default 2.
     pub ready_after_reads: u32,
     /// How long after its start a sandbox must have existed, on top of
-    /// [`ready_after_reads`](Self::ready_after_reads), before it turns `running`. Default 0.
+    /// [`ready_after_reads`](Self::ready_after_reads), before it turns `running`, as told by
+    /// [`clock`](Self::clock). Default 0.
     pub ready_after: Duration,
+    /// Where the emulator reads the time for [`ready_after`](Self::ready_after). Default
+    /// [`EmulatorClock::system`]; give an [`EmulatorClock::manual`] to step time in tests.
+    pub clock: EmulatorClock,
     /// Ids of sandboxes that exist, `running`, from the start. Default `["sb-seed-1"]`.
     ///
     /// Each has template `tpl-base`, 2 vCPU, 2048 MiB memory, 10240 MiB disk, timeout 300,
     /// no network policy, and `created_at` `2025-01-15T10:00:00Z` (seeds do not advance the
     /// virtual clock). Generated ids skip any seed id they would collide with.
     pub seed_sandboxes: Vec<String>,
-    /// How many sandboxes may be active (neither `stopped` nor `deleted`) at once; `None`
-    /// (the default) means no limit.
+    /// How many sandboxes may be active (`starting` or `running`; not `paused`, `stopped`
+    /// nor `deleted`) at once; `None` (the default) means no limit.
     pub max_active_sandboxes: Option<usize>,
+    /// How many requests the request log keeps: past that, the oldest are dropped (and
+    /// counted, see [`Emulator::dropped_requests`](crate::Emulator::dropped_requests)), so
+    /// a long soak runs in bounded memory. Default [`DEFAULT_MAX_LOGGED_REQUESTS`] (10 000).
+    pub max_logged_requests: usize,
 }
 
 impl Default for EmulatorConfig {
@@ -55,8 +68,10 @@ impl Default for EmulatorConfig {
             port: 0,
             ready_after_reads: 2,
             ready_after: Duration::ZERO,
+            clock: EmulatorClock::system(),
             seed_sandboxes: vec!["sb-seed-1".to_owned()],
             max_active_sandboxes: None,
+            max_logged_requests: DEFAULT_MAX_LOGGED_REQUESTS,
         }
     }
 }
@@ -69,8 +84,10 @@ impl fmt::Debug for EmulatorConfig {
             .field("port", &self.port)
             .field("ready_after_reads", &self.ready_after_reads)
             .field("ready_after", &self.ready_after)
+            .field("clock", &self.clock)
             .field("seed_sandboxes", &self.seed_sandboxes)
             .field("max_active_sandboxes", &self.max_active_sandboxes)
+            .field("max_logged_requests", &self.max_logged_requests)
             .finish()
     }
 }
@@ -111,6 +128,13 @@ impl EmulatorConfig {
         self
     }
 
+    /// Sets [`clock`](Self::clock).
+    #[must_use]
+    pub fn clock(mut self, clock: EmulatorClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Replaces [`seed_sandboxes`](Self::seed_sandboxes).
     #[must_use]
     pub fn seed_sandboxes<I, S>(mut self, ids: I) -> Self
@@ -126,6 +150,13 @@ impl EmulatorConfig {
     #[must_use]
     pub fn max_active_sandboxes(mut self, limit: Option<usize>) -> Self {
         self.max_active_sandboxes = limit;
+        self
+    }
+
+    /// Sets [`max_logged_requests`](Self::max_logged_requests).
+    #[must_use]
+    pub fn max_logged_requests(mut self, max: usize) -> Self {
+        self.max_logged_requests = max;
         self
     }
 }

@@ -21,13 +21,14 @@
 //! key), else 401 `{"message": "invalid or missing API key"}`. Path segments are
 //! percent-decoded one by one, so `%2F` inside an id stays inside that id; a trailing `/` is
 //! optional. Unknown routes answer 404 `{"message": "route not found"}`, a wrong method 405
-//! with `Allow`.
+//! with `Allow`. [`ROUTES`] lists the routes as data.
 //!
 //! | route | success |
 //! |---|---|
-//! | `POST /v1/sandbox/` | 201 sandbox, `starting` |
+//! | `POST /v1/sandbox/` | 201 sandbox, `starting` (`memory_mib` is another name of `memory`; `timeout_min`, in minutes, another way to give `timeout`) |
 //! | `GET /v1/sandbox/{id}/` | 200 sandbox; `starting` turns `running` after [`EmulatorConfig::ready_after_reads`] reads and [`EmulatorConfig::ready_after`] |
 //! | `DELETE /v1/sandbox/{id}/` | 204; the sandbox becomes `deleted` |
+//! | `POST /v1/sandbox/{id}/pause` | 201 sandbox, now `paused` (no snapshot is made); 409 unless `running` |
 //! | `POST /v1/sandbox/{id}/snapshot/create` | 201 snapshot (`kill_sandbox_after`: the sandbox becomes `deleted`) |
 //! | `POST /v1/sandbox/{id}/snapshot/pause` | 201 snapshot with state `paused`; the sandbox becomes `stopped` |
 //! | `POST /v1/snapshot/resume` | 201 new sandbox (`timeout_min` minutes) |
@@ -35,10 +36,59 @@
 //! | `DELETE /v1/snapshot/{id}` | 204 |
 //! | `GET /v1/snapshots` | 200 `{"items": [...], "total_items": n}` |
 //!
+//! Sandbox and snapshot answers carry memory and disk under both names the API has used:
+//! `memory` and `memory_mib` (same value), `disk` and `disk_mib`. A sandbox that is
+//! `paused`, `stopped` or `deleted` does not count toward
+//! [`EmulatorConfig::max_active_sandboxes`]; one that is `starting` or `running` does.
+//!
+//! # Validation
+//!
+//! A bad request is answered 400 `{"message": "Invalid request", "errors": [{"field",
+//! "error"}]}` with one entry per bad field, before anything is acted on. A body that is not
+//! JSON, or not a JSON object, is answered 400 with the same `errors` list, naming the field
+//! `body`. The rules are those of `leap0-core`'s validation, implemented separately (a
+//! property test requires both to give the same verdict):
+//!
+//! - snapshot names: trimmed, non-empty, at most 64 characters; `timeout_min` 1 to 480,
+//!   `timeout` 1 to 28800 (seconds). In sandbox creation, two spellings of one setting
+//!   that disagree (`memory` and `memory_mib`, `timeout` and `timeout_min`) are an error.
+//! - network policy: `null` means none; otherwise an object with a `mode` of `allow-all`,
+//!   `deny-all` or `custom`, and no other keys than `allow_domains` (at most 50 domain
+//!   patterns), `allow_cidrs` (at most 10 IPv4 `a.b.c.d/n`, `n` 0 to 32) and `transforms`
+//!   (at most 20 rules of `domain`, `inject_headers`, `strip_headers`). The lists, when
+//!   given, must be arrays (`null` is refused), and unknown keys are refused by name
+//!   (`network_policy.<key>`, `network_policy.transforms[i].<key>`).
+//! - a domain pattern is an optional `*.`, then at least two labels of letters, digits
+//!   and `-` that neither start nor end with `-`, the last label not all digits: so
+//!   `1.2.3.com` is a name, while `1.2.3.4`, `*.1.2.3.4`, `999.1.1.1`, `1.2.3` and
+//!   `a.b.123` are refused, as is anything with a `:`.
+//!
 //! Ids (`sb-0001`, `snap-0001`), generated snapshot names (`snapshot-0001`), request ids
 //! (`req-0001`) and timestamps (a virtual clock from `2025-01-15T10:30:00Z`, one second per
 //! created sandbox or snapshot) are deterministic: two emulators fed the same requests give
 //! byte-identical answers (no `Date` header is sent).
+//!
+//! # Time
+//!
+//! The only time the emulator reads is [`EmulatorConfig::clock`], once per request, for
+//! [`EmulatorConfig::ready_after`]; the in-memory model is handed that reading. Give it an
+//! [`EmulatorClock::manual`] and step it with [`EmulatorClock::advance`] to test waiting
+//! without sleeping.
+//!
+//! # Request log
+//!
+//! Every request (admin routes aside) is recorded, and the log keeps the last
+//! [`EmulatorConfig::max_logged_requests`] (default 10 000), dropping the oldest, so that a
+//! long soak stays in bounded memory. [`Emulator::request_count`] still counts every
+//! request received, [`Emulator::dropped_requests`] those dropped, and
+//! [`Emulator::requests`] returns those kept.
+//!
+//! # Command line
+//!
+//! [`EmulatorArgs`] holds the flags of the `leap0-emulator` binary (`--port`, `--api-key`,
+//! `--auth-header`, `--ready-after-reads`, `--ready-after`, `--max-active-sandboxes`,
+//! `--max-logged-requests`, with `LEAP0_EMULATOR_PORT` and `LEAP0_EMULATOR_API_KEY`), for
+//! any program that embeds the emulator to accept exactly the same ones.
 //!
 //! # Admin routes
 //!
@@ -49,16 +99,18 @@
 //! | `POST /_emulator/faults` | queue a [`FaultRule`] given in its JSON form; 201 echoes it |
 //! | `GET /_emulator/faults` | 200, the queued rules with their remaining `times` |
 //! | `DELETE /_emulator/faults` | 204, clear the rules |
-//! | `GET /_emulator/requests` | 200, the request log: `[{"request_id", "method", "target", "headers": [[name, value]], "auth": "missing" \| "rejected" \| "accepted", "body": text, "fault": null \| fault}]` |
+//! | `GET /_emulator/requests` | 200, the requests the log keeps: `[{"request_id", "method", "target", "headers": [[name, value]], "auth": "missing" \| "rejected" \| "accepted", "body": text, "fault": null \| fault}]` |
 //! | `DELETE /_emulator/requests` | 204, clear the log |
 #![forbid(unsafe_code)]
 
 mod api;
+mod args;
 mod body;
 mod clock;
 mod config;
 mod fault;
 mod log;
+mod route;
 mod server;
 mod validate;
 
@@ -69,9 +121,12 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-pub use crate::config::EmulatorConfig;
+pub use crate::args::{API_KEY_ENV, DEFAULT_API_KEY, EmulatorArgs, PORT_ENV};
+pub use crate::clock::EmulatorClock;
+pub use crate::config::{DEFAULT_MAX_LOGGED_REQUESTS, EmulatorConfig};
 pub use crate::fault::{Fault, FaultRule};
 pub use crate::log::{AuthSeen, SeenRequest};
+pub use crate::route::{ROUTES, ServedRoute};
 
 use crate::server::Shared;
 
@@ -141,18 +196,26 @@ impl Emulator {
         &self.shared.config
     }
 
-    /// Every request received so far, oldest first (admin routes excluded).
+    /// The requests the log keeps (the last [`EmulatorConfig::max_logged_requests`]),
+    /// oldest first (admin routes excluded).
     pub fn requests(&self) -> Vec<SeenRequest> {
-        self.shared.lock().log.clone()
+        self.shared.lock().log.iter().cloned().collect()
     }
 
-    /// How many requests were received (admin routes excluded).
+    /// How many requests were received (admin routes excluded), including those the log
+    /// has dropped.
     pub fn request_count(&self) -> usize {
-        self.shared.lock().log.len()
+        self.shared.lock().log.received()
     }
 
-    /// The requests with this method (case-insensitive) whose raw target starts with
-    /// `target_prefix`.
+    /// How many requests the log dropped to stay within
+    /// [`EmulatorConfig::max_logged_requests`].
+    pub fn dropped_requests(&self) -> usize {
+        self.shared.lock().log.dropped()
+    }
+
+    /// The requests kept in the log with this method (case-insensitive) whose raw target
+    /// starts with `target_prefix`.
     pub fn requests_for(&self, method: &str, target_prefix: &str) -> Vec<SeenRequest> {
         self.shared
             .lock()
@@ -163,8 +226,8 @@ impl Emulator {
             .collect()
     }
 
-    /// How many requests had this method (case-insensitive) and a raw target starting with
-    /// `target_prefix`.
+    /// How many requests kept in the log had this method (case-insensitive) and a raw
+    /// target starting with `target_prefix` (dropped requests are not counted here).
     pub fn request_count_for(&self, method: &str, target_prefix: &str) -> usize {
         self.shared
             .lock()
@@ -174,7 +237,7 @@ impl Emulator {
             .count()
     }
 
-    /// Forgets the requests received so far.
+    /// Forgets the requests received so far, and the counts of received and dropped ones.
     pub fn clear_requests(&self) {
         self.shared.lock().log.clear();
     }
@@ -194,8 +257,8 @@ impl Emulator {
         self.shared.lock().faults.clone()
     }
 
-    /// The current state of a sandbox (`starting`, `running`, `stopped`, `deleted`), without
-    /// counting as a status read; `None` for an unknown id.
+    /// The current state of a sandbox (`starting`, `running`, `paused`, `stopped`,
+    /// `deleted`), without counting as a status read; `None` for an unknown id.
     pub fn sandbox_state(&self, id: &str) -> Option<String> {
         self.shared
             .lock()

@@ -1,4 +1,6 @@
-//! The request log.
+//! The request log: a ring of the latest requests, and a count of all of them.
+
+use std::collections::VecDeque;
 
 use serde::Serialize;
 
@@ -76,6 +78,55 @@ impl SeenRequest {
     }
 }
 
+/// The last `capacity` requests received, oldest first, and how many older ones were
+/// dropped to make room.
+#[derive(Debug)]
+pub(crate) struct RequestLog {
+    kept: VecDeque<SeenRequest>,
+    capacity: usize,
+    dropped: usize,
+}
+
+impl RequestLog {
+    /// An empty log keeping at most `capacity` requests.
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            kept: VecDeque::new(),
+            capacity,
+            dropped: 0,
+        }
+    }
+
+    /// Records a request, dropping the oldest one when full.
+    pub(crate) fn push(&mut self, seen: SeenRequest) {
+        self.kept.push_back(seen);
+        while self.kept.len() > self.capacity && self.kept.pop_front().is_some() {
+            self.dropped = self.dropped.saturating_add(1);
+        }
+    }
+
+    /// Forgets everything, the count of dropped requests included.
+    pub(crate) fn clear(&mut self) {
+        self.kept.clear();
+        self.dropped = 0;
+    }
+
+    /// The requests kept, oldest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &SeenRequest> {
+        self.kept.iter()
+    }
+
+    /// How many requests were received since the last [`clear`](Self::clear), kept or not.
+    pub(crate) fn received(&self) -> usize {
+        self.kept.len().saturating_add(self.dropped)
+    }
+
+    /// How many requests were dropped since the last [`clear`](Self::clear).
+    pub(crate) fn dropped(&self) -> usize {
+        self.dropped
+    }
+}
+
 /// The JSON form of a [`SeenRequest`] served by `GET /_emulator/requests`.
 #[derive(Serialize)]
 pub(crate) struct SeenRequestJson<'a> {
@@ -99,5 +150,49 @@ impl<'a> From<&'a SeenRequest> for SeenRequestJson<'a> {
             body: seen.body_text(),
             fault: seen.fault.as_ref(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(n: usize) -> SeenRequest {
+        SeenRequest {
+            request_id: format!("req-{n:04}"),
+            method: "GET".to_owned(),
+            target: "/v1/snapshots".to_owned(),
+            headers: Vec::new(),
+            auth: AuthSeen::Accepted,
+            body: Vec::new(),
+            fault: None,
+        }
+    }
+
+    fn ids(log: &RequestLog) -> Vec<String> {
+        log.iter().map(|r| r.request_id.clone()).collect()
+    }
+
+    #[test]
+    fn keeps_the_newest_and_counts_everything() {
+        let mut log = RequestLog::new(2);
+        for n in 1..=5 {
+            log.push(seen(n));
+        }
+        assert_eq!(ids(&log), ["req-0004", "req-0005"]);
+        assert_eq!((log.received(), log.dropped()), (5, 3));
+        log.clear();
+        assert_eq!((log.received(), log.dropped()), (0, 0));
+        log.push(seen(6));
+        assert_eq!(ids(&log), ["req-0006"]);
+    }
+
+    #[test]
+    fn a_zero_capacity_log_only_counts() {
+        let mut log = RequestLog::new(0);
+        log.push(seen(1));
+        log.push(seen(2));
+        assert!(ids(&log).is_empty());
+        assert_eq!((log.received(), log.dropped()), (2, 2));
     }
 }

@@ -17,11 +17,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinSet;
 
-use crate::api::{Model, Reply, Route};
+use crate::api::{Model, Reply};
 use crate::body::EmuBody;
 use crate::config::EmulatorConfig;
 use crate::fault::{self, Fault, FaultRule};
-use crate::log::{AuthSeen, SeenRequest, SeenRequestJson};
+use crate::log::{AuthSeen, RequestLog, SeenRequest, SeenRequestJson};
+use crate::route::Route;
 
 /// Largest request body read; larger ones are answered 413.
 const MAX_REQUEST_BODY: usize = 8 * 1024 * 1024;
@@ -49,20 +50,21 @@ pub(crate) struct Shared {
 pub(crate) struct Inner {
     pub(crate) model: Model,
     pub(crate) faults: Vec<FaultRule>,
-    pub(crate) log: Vec<SeenRequest>,
+    pub(crate) log: RequestLog,
     request_counter: u64,
     admin_counter: u64,
 }
 
 impl Shared {
     pub(crate) fn new(config: EmulatorConfig) -> Self {
-        let model = Model::new(&config);
+        let model = Model::new(&config, config.clock.now());
+        let log = RequestLog::new(config.max_logged_requests);
         Self {
             config,
             inner: Mutex::new(Inner {
                 model,
                 faults: Vec::new(),
-                log: Vec::new(),
+                log,
                 request_counter: 0,
                 admin_counter: 0,
             }),
@@ -187,16 +189,20 @@ async fn handle(
 
     let reply = match body {
         Err(BodyError::TooLarge) => Reply::message(413, "request body too large"),
-        Err(BodyError::Broken) => Reply::message(400, "could not read the request body"),
+        Err(BodyError::Broken) => {
+            Reply::bad_body("could not read the request body", "could not be read")
+        }
         Ok(_) if !(path == "/v1" || path.starts_with("/v1/")) => {
             Reply::message(404, "route not found")
         }
         Ok(_) if auth != AuthSeen::Accepted => Reply::message(401, "invalid or missing API key"),
         Ok(bytes) => {
+            // The one clock reading of this request: the model never reads a clock.
+            let now = shared.config.clock.now();
             let mut inner = shared.lock();
             inner
                 .model
-                .handle(&shared.config, route, query.as_deref(), &bytes)
+                .handle(&shared.config, route, query.as_deref(), &bytes, now)
         }
     };
     // A slow answer, not a slow server: the request has been acted on before the

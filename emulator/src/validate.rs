@@ -7,6 +7,19 @@ use serde_json::{Map, Value};
 
 /// Longest snapshot name and list query, in characters.
 pub(crate) const MAX_NAME_CHARS: usize = 64;
+/// Bounds of a timeout in seconds (`timeout`).
+const TIMEOUT_SECS: (i64, i64) = (1, 28_800);
+/// Bounds of a timeout in minutes (`timeout_min`).
+const TIMEOUT_MINUTES: (i64, i64) = (1, 480);
+/// Bounds of a sandbox's memory, in MiB.
+const MEMORY_MIB: (i64, i64) = (512, 8192);
+/// Most entries of `allow_domains`, `allow_cidrs` and `transforms`.
+const MAX_DOMAINS: usize = 50;
+const MAX_CIDRS: usize = 10;
+const MAX_TRANSFORMS: usize = 20;
+/// The keys of a network policy and of a transform rule.
+const POLICY_KEYS: [&str; 4] = ["mode", "allow_domains", "allow_cidrs", "transforms"];
+const TRANSFORM_KEYS: [&str; 3] = ["domain", "inject_headers", "strip_headers"];
 
 /// One entry of a validation error answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,6 +97,64 @@ pub(crate) fn opt_int(
     }
 }
 
+/// An optional timeout in seconds (1 to 28800).
+pub(crate) fn timeout_secs(
+    obj: &Map<String, Value>,
+    field: &str,
+    errs: &mut FieldErrors,
+) -> Option<i64> {
+    let (min, max) = TIMEOUT_SECS;
+    opt_int(obj, field, min, max, errs)
+}
+
+/// An optional timeout in minutes (1 to 480), returned in seconds.
+pub(crate) fn timeout_min_as_secs(
+    obj: &Map<String, Value>,
+    field: &str,
+    errs: &mut FieldErrors,
+) -> Option<i64> {
+    let (min, max) = TIMEOUT_MINUTES;
+    opt_int(obj, field, min, max, errs).map(|minutes| minutes * 60)
+}
+
+/// An optional, even amount of memory in MiB (512 to 8192).
+pub(crate) fn memory_mib(
+    obj: &Map<String, Value>,
+    field: &str,
+    errs: &mut FieldErrors,
+) -> Option<i64> {
+    let (min, max) = MEMORY_MIB;
+    let mib = opt_int(obj, field, min, max, errs)?;
+    if mib % 2 != 0 {
+        errs.push(field, "must be an even number");
+        return None;
+    }
+    Some(mib)
+}
+
+/// One setting that may be given under two names (`(name, value)` each, values already
+/// in one unit): either one, or both alike. Both given and different is an error named
+/// after the second.
+pub(crate) fn one_setting(
+    first: (&str, Option<i64>),
+    second: (&str, Option<i64>),
+    errs: &mut FieldErrors,
+) -> Option<i64> {
+    match (first.1, second.1) {
+        (Some(a), Some(b)) if a != b => {
+            errs.push(
+                second.0,
+                format!(
+                    "disagrees with {}; give one of them, or both alike",
+                    first.0
+                ),
+            );
+            None
+        }
+        (a, b) => a.or(b),
+    }
+}
+
 /// An optional boolean.
 pub(crate) fn opt_bool(
     obj: &Map<String, Value>,
@@ -143,7 +214,8 @@ pub(crate) fn snapshot_name(
 }
 
 /// An optional network policy, checked field by field (errors named
-/// `network_policy.<field>`); returns the policy as sent.
+/// `network_policy.<field>`); returns the policy as sent. `"network_policy": null` is no
+/// policy, but inside one every list must be an array and every key known.
 pub(crate) fn network_policy(obj: &Map<String, Value>, errs: &mut FieldErrors) -> Option<Value> {
     const FIELD: &str = "network_policy";
     let value = present(obj, FIELD)?;
@@ -152,6 +224,7 @@ pub(crate) fn network_policy(obj: &Map<String, Value>, errs: &mut FieldErrors) -
         return None;
     };
     let before = errs.0.len();
+    unknown_keys(policy, &POLICY_KEYS, FIELD, errs);
     match present(policy, "mode") {
         None => errs.push("network_policy.mode", "is required"),
         Some(Value::String(mode))
@@ -161,20 +234,12 @@ pub(crate) fn network_policy(obj: &Map<String, Value>, errs: &mut FieldErrors) -
             "must be one of allow-all, deny-all, custom",
         ),
     }
-    if let Some(domains) = list(policy, "allow_domains", 50, errs) {
+    if let Some(domains) = list(policy, "allow_domains", MAX_DOMAINS, errs) {
         for (i, domain) in domains.iter().enumerate() {
-            let field = format!("network_policy.allow_domains[{i}]");
-            match domain.as_str() {
-                Some(d) if is_domain_pattern(d) => {}
-                Some(_) => errs.push(
-                    field,
-                    "must be a domain name such as example.com or *.example.com",
-                ),
-                None => errs.push(field, "must be a string"),
-            }
+            check_domain(domain, format!("network_policy.allow_domains[{i}]"), errs);
         }
     }
-    if let Some(cidrs) = list(policy, "allow_cidrs", 10, errs) {
+    if let Some(cidrs) = list(policy, "allow_cidrs", MAX_CIDRS, errs) {
         for (i, cidr) in cidrs.iter().enumerate() {
             let field = format!("network_policy.allow_cidrs[{i}]");
             match cidr.as_str() {
@@ -184,7 +249,7 @@ pub(crate) fn network_policy(obj: &Map<String, Value>, errs: &mut FieldErrors) -
             }
         }
     }
-    if let Some(transforms) = list(policy, "transforms", 20, errs) {
+    if let Some(transforms) = list(policy, "transforms", MAX_TRANSFORMS, errs) {
         for (i, transform) in transforms.iter().enumerate() {
             check_transform(transform, &format!("network_policy.transforms[{i}]"), errs);
         }
@@ -192,14 +257,25 @@ pub(crate) fn network_policy(obj: &Map<String, Value>, errs: &mut FieldErrors) -
     (errs.0.len() == before).then(|| value.clone())
 }
 
-/// An optional array of at most `max` items inside a network policy.
+/// One error per key of `obj` not in `known`, named `<prefix>.<key>`.
+fn unknown_keys(obj: &Map<String, Value>, known: &[&str], prefix: &str, errs: &mut FieldErrors) {
+    for key in obj.keys().filter(|k| !known.contains(&k.as_str())) {
+        errs.push(
+            format!("{prefix}.{key}"),
+            format!("unknown key; the known keys are {}", known.join(", ")),
+        );
+    }
+}
+
+/// An optional array of at most `max` items inside a network policy; `null` is not an
+/// array (the schema does not make these lists nullable).
 fn list<'a>(
     policy: &'a Map<String, Value>,
     field: &str,
     max: usize,
     errs: &mut FieldErrors,
 ) -> Option<&'a Vec<Value>> {
-    let value = present(policy, field)?;
+    let value = policy.get(field)?;
     let name = format!("network_policy.{field}");
     let Some(items) = value.as_array() else {
         errs.push(name, "must be an array");
@@ -212,21 +288,29 @@ fn list<'a>(
     Some(items)
 }
 
+/// A domain pattern given as a JSON value.
+fn check_domain(value: &Value, field: String, errs: &mut FieldErrors) {
+    match value.as_str() {
+        Some(d) if is_domain_pattern(d) => {}
+        Some(_) => errs.push(
+            field,
+            "must be a domain name such as example.com or *.example.com",
+        ),
+        None => errs.push(field, "must be a string"),
+    }
+}
+
 fn check_transform(transform: &Value, prefix: &str, errs: &mut FieldErrors) {
     let Some(rule) = transform.as_object() else {
         errs.push(prefix, "must be an object");
         return;
     };
+    unknown_keys(rule, &TRANSFORM_KEYS, prefix, errs);
     match present(rule, "domain") {
         None => errs.push(format!("{prefix}.domain"), "is required"),
-        Some(Value::String(d)) if is_domain_pattern(d) => {}
-        Some(Value::String(_)) => errs.push(
-            format!("{prefix}.domain"),
-            "must be a domain name such as example.com or *.example.com",
-        ),
-        Some(_) => errs.push(format!("{prefix}.domain"), "must be a string"),
+        Some(domain) => check_domain(domain, format!("{prefix}.domain"), errs),
     }
-    if let Some(inject) = present(rule, "inject_headers") {
+    if let Some(inject) = rule.get("inject_headers") {
         let ok = inject
             .as_object()
             .is_some_and(|m| m.values().all(Value::is_string));
@@ -237,7 +321,7 @@ fn check_transform(transform: &Value, prefix: &str, errs: &mut FieldErrors) {
             );
         }
     }
-    if let Some(strip) = present(rule, "strip_headers") {
+    if let Some(strip) = rule.get("strip_headers") {
         let ok = strip
             .as_array()
             .is_some_and(|a| a.iter().all(Value::is_string));
@@ -251,29 +335,26 @@ fn check_transform(transform: &Value, prefix: &str, errs: &mut FieldErrors) {
 }
 
 /// A domain pattern: optional `*.`, then at least two labels of `[A-Za-z0-9-]` that neither
-/// start nor end with `-`; no `:` and not an IPv4 literal.
+/// start nor end with `-`, the last (the top-level domain) not all digits.
+///
+/// That last rule is what keeps IP addresses out: `1.2.3.4`, `*.1.2.3.4`, `999.1.1.1` and
+/// `1.2.3` all end in digits, while `1.2.3.com` is a name. A `:` (port, IPv6) is never a
+/// label character.
 pub(crate) fn is_domain_pattern(pattern: &str) -> bool {
-    let rest = pattern.strip_prefix("*.").unwrap_or(pattern);
-    if rest.contains(':') || rest.parse::<Ipv4Addr>().is_ok() {
-        return false;
-    }
-    let labels: Vec<&str> = rest.split('.').collect();
-    if labels.len() == 4
-        && labels
-            .iter()
-            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return false;
-    }
-    labels.len() >= 2
-        && labels.iter().all(|label| {
-            !label.is_empty()
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+    let host = pattern.strip_prefix("*.").unwrap_or(pattern);
+    let labels: Vec<&str> = host.split('.').collect();
+    let label_ok = |label: &&str| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    let tld_is_name = labels
+        .last()
+        .is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()));
+    labels.len() >= 2 && labels.iter().all(label_ok) && tld_is_name
 }
 
 /// An IPv4 CIDR `a.b.c.d/n` with `n` in 0..=32.
@@ -319,13 +400,82 @@ mod tests {
             "a.com:443",
             "1.2.3.4",
             "*.1.2.3.4",
+            "999.1.1.1",
+            "1.2.3",
+            "a.b.123",
+            "1.2.3.4.5",
+            "*.1.2",
             "a_b.com",
             "*",
+            "*.",
             "**.a.com",
             "a.com.",
+            "[::1].com",
         ] {
             assert!(!is_domain_pattern(bad), "{bad}");
         }
+    }
+
+    fn error_fields(body: Value) -> Vec<String> {
+        let mut errs = FieldErrors::default();
+        assert_eq!(network_policy(&obj(body), &mut errs), None);
+        errs.0.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn policy_lists_are_never_null() {
+        assert_eq!(
+            error_fields(json!({"network_policy": {
+                "mode": "custom", "allow_domains": null, "allow_cidrs": null, "transforms": null
+            }})),
+            [
+                "network_policy.allow_domains",
+                "network_policy.allow_cidrs",
+                "network_policy.transforms"
+            ]
+        );
+        assert_eq!(
+            error_fields(json!({"network_policy": {"mode": "custom", "transforms": [
+                {"domain": "a.io", "inject_headers": null, "strip_headers": null}
+            ]}})),
+            [
+                "network_policy.transforms[0].inject_headers",
+                "network_policy.transforms[0].strip_headers"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_policy_keys_are_named() {
+        assert_eq!(
+            error_fields(json!({"network_policy": {
+                "mode": "custom", "allow_domain": ["a.io"],
+                "transforms": [{"domain": "a.io"}, {"domain": "b.io", "inject_header": {}}]
+            }})),
+            [
+                "network_policy.allow_domain",
+                "network_policy.transforms[1].inject_header"
+            ]
+        );
+    }
+
+    #[test]
+    fn two_spellings_of_one_setting_must_agree() {
+        let mut errs = FieldErrors::default();
+        assert_eq!(one_setting(("a", Some(2)), ("b", None), &mut errs), Some(2));
+        assert_eq!(one_setting(("a", None), ("b", Some(3)), &mut errs), Some(3));
+        assert_eq!(
+            one_setting(("a", Some(4)), ("b", Some(4)), &mut errs),
+            Some(4)
+        );
+        assert_eq!(one_setting(("a", None), ("b", None), &mut errs), None);
+        assert!(errs.is_empty());
+        assert_eq!(one_setting(("a", Some(4)), ("b", Some(5)), &mut errs), None);
+        assert_eq!(errs.0[0].field, "b");
+        let body = obj(json!({"t": 2}));
+        assert_eq!(timeout_min_as_secs(&body, "t", &mut errs), Some(120));
+        assert_eq!(memory_mib(&obj(json!({"m": 513})), "m", &mut errs), None);
+        assert_eq!(errs.0[1].error, "must be an even number");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::io::BufReader;
 use std::time::{Duration, Instant};
 
 use client::{KEY, api, raw, request_bytes, send};
-use leap0_emulator::{AuthSeen, Emulator, EmulatorConfig, Fault, FaultRule};
+use leap0_emulator::{AuthSeen, Emulator, EmulatorClock, EmulatorConfig, Fault, FaultRule};
 use serde_json::{Value, json};
 
 fn errors_of(resp: &client::Resp) -> Vec<(String, String)> {
@@ -163,8 +163,8 @@ fn full_lifecycle() {
     assert_eq!(created.status, 201);
     assert_eq!(
         created.json(),
-        json!({"id": "sb-0001", "template_id": "tpl-web", "vcpu": 2, "memory": 2048, "disk": 10240,
-               "timeout": 300, "state": "starting", "auto_pause": false, "network_policy": null,
+        json!({"id": "sb-0001", "template_id": "tpl-web", "vcpu": 2, "memory": 2048, "memory_mib": 2048,
+               "disk": 10240, "disk_mib": 10240, "timeout": 300, "state": "starting", "auto_pause": false, "network_policy": null,
                "created_at": "2025-01-15T10:30:00Z"})
     );
     let early = api(
@@ -198,7 +198,7 @@ fn full_lifecycle() {
     assert_eq!(
         warm.json(),
         json!({"id": "snap-0001", "name": "warm", "template_id": "tpl-web", "vcpu": 2, "memory": 2048,
-               "disk": 10240, "state": null, "network_policy": null, "created_at": "2025-01-15T10:30:01Z"})
+               "memory_mib": 2048, "disk": 10240, "disk_mib": 10240, "state": null, "network_policy": null, "created_at": "2025-01-15T10:30:01Z"})
     );
     let dup = api(
         addr,
@@ -502,7 +502,10 @@ fn field_errors_and_bad_bodies() {
     .unwrap();
     assert_eq!(
         (malformed.status, malformed.json()),
-        (400, json!({"message": "invalid JSON body"}))
+        (
+            400,
+            json!({"message": "invalid JSON body", "errors": [{"field": "body", "error": "must be valid JSON"}]})
+        )
     );
     let array = send(
         addr,
@@ -512,7 +515,14 @@ fn field_errors_and_bad_bodies() {
         Some(b"[]"),
     )
     .unwrap();
-    assert_eq!(array.status, 400);
+    assert_eq!(
+        (array.status, array.json()),
+        (
+            400,
+            json!({"message": "request body must be a JSON object",
+                   "errors": [{"field": "body", "error": "must be a JSON object"}]})
+        )
+    );
     // Nothing was created by any of that.
     assert_eq!(emu.snapshot_count(), 0);
     assert_eq!(emu.sandbox_state("sb-0001"), None);
@@ -612,27 +622,54 @@ fn sandbox_limit_and_ready_delay() {
         .status,
         201
     );
+}
 
+#[test]
+fn ready_after_follows_the_emulator_clock() {
+    let clock = EmulatorClock::manual();
     let timed = Emulator::start_with(
         EmulatorConfig::default()
             .ready_after_reads(0)
-            .ready_after(Duration::from_millis(150)),
+            .ready_after(Duration::from_secs(150))
+            .clock(clock.clone()),
     )
     .unwrap();
     let addr = timed.addr();
+    let state = || api(addr, "GET", "/v1/sandbox/sb-0001/", None).json()["state"].clone();
     api(
         addr,
         "POST",
         "/v1/sandbox/",
         Some(&json!({"template_name": "x"})),
     );
+    assert_eq!(state(), "starting");
+    clock.advance(Duration::from_secs(149));
+    assert_eq!(state(), "starting", "one second short");
+    let early = api(
+        addr,
+        "POST",
+        "/v1/sandbox/sb-0001/snapshot/create",
+        Some(&json!({})),
+    );
+    assert_eq!(early.status, 409, "not running yet: {}", early.text());
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(state(), "running");
+
+    // Age is measured from each sandbox's own start, on the same clock.
+    api(
+        addr,
+        "POST",
+        "/v1/sandbox/",
+        Some(&json!({"template_name": "y"})),
+    );
+    clock.advance(Duration::from_secs(100));
     assert_eq!(
-        api(addr, "GET", "/v1/sandbox/sb-0001/", None).json()["state"],
+        api(addr, "GET", "/v1/sandbox/sb-0002/", None).json()["state"],
         "starting"
     );
-    std::thread::sleep(Duration::from_millis(200));
+    clock.advance(Duration::from_secs(50));
     assert_eq!(
-        api(addr, "GET", "/v1/sandbox/sb-0001/", None).json()["state"],
+        api(addr, "GET", "/v1/sandbox/sb-0002/", None).json()["state"],
         "running"
     );
 }
