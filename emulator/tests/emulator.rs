@@ -574,7 +574,7 @@ fn ids_with_encoded_slashes_stay_whole() {
 }
 
 #[test]
-fn sandbox_limit_and_ready_delay() {
+fn sandbox_limit() {
     let emu =
         Emulator::start_with(EmulatorConfig::default().max_active_sandboxes(Some(1))).unwrap();
     let addr = emu.addr();
@@ -1048,6 +1048,13 @@ fn same_requests_give_identical_bytes() {
                 Some(br#"{"snapshot_name":"p","timeout":60}"#),
             ),
             request_bytes("GET", "/v1/snapshots", &auth, None),
+            request_bytes("POST", "/v1/sandbox/sb-0002/pause", &auth, None),
+            request_bytes(
+                "POST",
+                "/v1/sandbox/",
+                &auth,
+                Some(br#"{"template_name":"web","memory_mib":2048,"timeout_min":5}"#),
+            ),
             request_bytes("DELETE", "/v1/snapshot/snap-0001", &auth, None),
             request_bytes("GET", "/v1/nothing", &[], None),
         ]
