@@ -43,6 +43,7 @@ pub struct EmulatorArgs {
     /// API key the emulator accepts
     #[arg(
         long,
+        value_name = "KEY",
         env = API_KEY_ENV,
         hide_env_values = true,
         default_value = DEFAULT_API_KEY

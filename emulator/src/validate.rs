@@ -13,12 +13,15 @@ const TIMEOUT_SECS: (i64, i64) = (1, 28_800);
 const TIMEOUT_MINUTES: (i64, i64) = (1, 480);
 /// Bounds of a sandbox's memory, in MiB.
 const MEMORY_MIB: (i64, i64) = (512, 8192);
-/// Most entries of `allow_domains`, `allow_cidrs` and `transforms`.
+/// Most entries of `allow_domains`.
 const MAX_DOMAINS: usize = 50;
+/// Most entries of `allow_cidrs`.
 const MAX_CIDRS: usize = 10;
+/// Most entries of `transforms`.
 const MAX_TRANSFORMS: usize = 20;
-/// The keys of a network policy and of a transform rule.
+/// The keys a network policy may have.
 const POLICY_KEYS: [&str; 4] = ["mode", "allow_domains", "allow_cidrs", "transforms"];
+/// The keys a transform rule may have.
 const TRANSFORM_KEYS: [&str; 3] = ["domain", "inject_headers", "strip_headers"];
 
 /// One entry of a validation error answer.

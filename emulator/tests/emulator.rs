@@ -574,7 +574,7 @@ fn ids_with_encoded_slashes_stay_whole() {
 }
 
 #[test]
-fn sandbox_limit_and_ready_delay() {
+fn sandbox_limit() {
     let emu =
         Emulator::start_with(EmulatorConfig::default().max_active_sandboxes(Some(1))).unwrap();
     let addr = emu.addr();
@@ -1048,6 +1048,13 @@ fn same_requests_give_identical_bytes() {
                 Some(br#"{"snapshot_name":"p","timeout":60}"#),
             ),
             request_bytes("GET", "/v1/snapshots", &auth, None),
+            request_bytes("POST", "/v1/sandbox/sb-0002/pause", &auth, None),
+            request_bytes(
+                "POST",
+                "/v1/sandbox/",
+                &auth,
+                Some(br#"{"template_name":"web","memory_mib":2048,"timeout_min":5}"#),
+            ),
             request_bytes("DELETE", "/v1/snapshot/snap-0001", &auth, None),
             request_bytes("GET", "/v1/nothing", &[], None),
         ]
@@ -1156,4 +1163,138 @@ fn handle_is_send_and_sync() {
     check::<EmulatorConfig>();
     check::<FaultRule>();
     check::<leap0_emulator::SeenRequest>();
+}
+
+#[test]
+fn pausing_a_sandbox_frees_its_place() {
+    let emu =
+        Emulator::start_with(EmulatorConfig::default().max_active_sandboxes(Some(1))).unwrap();
+    let addr = emu.addr();
+    let create = || {
+        api(
+            addr,
+            "POST",
+            "/v1/sandbox/",
+            Some(&json!({"template_name": "x"})),
+        )
+    };
+    assert_eq!(
+        create().status,
+        409,
+        "the running seed fills the only place"
+    );
+    let paused = api(addr, "POST", "/v1/sandbox/sb-seed-1/pause", None);
+    assert_eq!(paused.status, 201, "{}", paused.text());
+    assert_eq!(paused.json()["state"], "paused");
+    assert_eq!(emu.sandbox_state("sb-seed-1").as_deref(), Some("paused"));
+    assert_eq!(emu.snapshot_count(), 0, "pausing makes no snapshot");
+    assert_eq!(create().status, 201, "a paused sandbox is not active");
+
+    // Only a running sandbox can be paused, or snapshotted.
+    let starting = api(addr, "POST", "/v1/sandbox/sb-0001/pause", None);
+    assert_eq!(
+        (starting.status, starting.json()),
+        (409, json!({"message": "sandbox is not running"}))
+    );
+    let snapshot = api(
+        addr,
+        "POST",
+        "/v1/sandbox/sb-seed-1/snapshot/create",
+        Some(&json!({})),
+    );
+    assert_eq!(snapshot.status, 409);
+    // A paused sandbox can be deleted.
+    assert_eq!(
+        api(addr, "DELETE", "/v1/sandbox/sb-seed-1/", None).status,
+        204
+    );
+    assert_eq!(emu.sandbox_state("sb-seed-1").as_deref(), Some("deleted"));
+    let wrong = api(addr, "DELETE", "/v1/sandbox/sb-0001/pause", None);
+    assert_eq!((wrong.status, wrong.header("allow")), (405, Some("POST")));
+}
+
+#[test]
+fn sandbox_creation_takes_the_sdk_0_5_1_spellings() {
+    let emu = Emulator::start().unwrap();
+    let addr = emu.addr();
+    let create = |body: Value| api(addr, "POST", "/v1/sandbox/", Some(&body));
+    let made = create(json!({"template_name": "x", "memory_mib": 4096, "timeout_min": 30}));
+    assert_eq!(made.status, 201, "{}", made.text());
+    let made = made.json();
+    assert_eq!(
+        (&made["memory"], &made["memory_mib"], &made["timeout"]),
+        (&json!(4096), &json!(4096), &json!(1800))
+    );
+    // Both spellings, alike.
+    let alike = create(
+        json!({"template_name": "x", "memory": 1024, "memory_mib": 1024,
+                              "timeout": 60, "timeout_min": 1}),
+    );
+    assert_eq!(alike.status, 201, "{}", alike.text());
+    assert_eq!(alike.json()["timeout"], 60);
+
+    let disagree = create(
+        json!({"template_name": "x", "memory": 1024, "memory_mib": 2048,
+                                 "timeout": 60, "timeout_min": 2}),
+    );
+    assert_eq!(
+        errors_of(&disagree),
+        [
+            (
+                "memory_mib".to_owned(),
+                "disagrees with memory; give one of them, or both alike".to_owned()
+            ),
+            (
+                "timeout_min".to_owned(),
+                "disagrees with timeout; give one of them, or both alike".to_owned()
+            ),
+        ]
+    );
+    let bad = create(json!({"template_name": "x", "memory_mib": 513, "timeout_min": 481}));
+    assert_eq!(fields_of(&bad), ["memory_mib", "timeout_min"]);
+    let bad = create(json!({"template_name": "x", "timeout_min": 0}));
+    assert_eq!(
+        errors_of(&bad),
+        [(
+            "timeout_min".to_owned(),
+            "must be between 1 and 480".to_owned()
+        )]
+    );
+    assert_eq!(emu.sandbox_state("sb-0003"), None, "nothing more was made");
+}
+
+#[test]
+fn the_request_log_keeps_the_latest_and_counts_all() {
+    let emu = Emulator::start_with(EmulatorConfig::default().max_logged_requests(3)).unwrap();
+    let addr = emu.addr();
+    for page in 1..=5 {
+        api(addr, "GET", &format!("/v1/snapshots?page={page}"), None);
+    }
+    assert_eq!(emu.request_count(), 5);
+    assert_eq!(emu.dropped_requests(), 2);
+    let kept: Vec<String> = emu.requests().into_iter().map(|r| r.request_id).collect();
+    assert_eq!(kept, ["req-0003", "req-0004", "req-0005"]);
+    assert_eq!(emu.request_count_for("GET", "/v1/snapshots"), 3);
+    let served = send(addr, "GET", "/_emulator/requests", &[], None).unwrap();
+    let targets: Vec<Value> = served
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["target"].clone())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "/v1/snapshots?page=3",
+            "/v1/snapshots?page=4",
+            "/v1/snapshots?page=5"
+        ]
+    );
+    emu.clear_requests();
+    assert_eq!((emu.request_count(), emu.dropped_requests()), (0, 0));
+    // Request ids go on counting: they name answers, not log entries.
+    api(addr, "GET", "/v1/snapshots", None);
+    assert_eq!(emu.requests()[0].request_id, "req-0006");
+    assert_eq!(EmulatorConfig::default().max_logged_requests, 10_000);
 }
