@@ -5,49 +5,36 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use leap0_clock::SystemClock;
 use leap0_core::transport::Clock;
 use leap0_core::{
-    Call, CallOutput, Config, CreateSandbox, CreateSnapshot, DeleteSnapshot, GetSandbox,
+    Call, CallOutput, Config, CreateSandbox, CreateSnapshot, DeleteSnapshot, Error, GetSandbox,
     ListSnapshots, PauseSandbox, ResumeSnapshot, SnapshotsClient, WaitPolicy,
 };
-use leap0_emulator::{Emulator, EmulatorConfig};
+use leap0_emulator::{Emulator, EmulatorArgs, EmulatorConfig};
 use leap0_replay::{RecordOptions, Recorder, ReplayOptions, Replayer};
-use leap0_ureq::{SystemClock, UreqTransport};
+use leap0_ureq::UreqTransport;
 use serde_json::{Value, json};
 
-use crate::args::Cli;
-use crate::commands::print;
-use crate::output::Failure;
+use crate::commands::Run;
+use crate::output::{Failure, shown};
+use crate::watch::human;
 
-/// The emulator's default key when `--api-key` is not given (documented, not a secret).
-const DEFAULT_EMULATOR_KEY: &str = "test-key";
 /// The demo's key: never printed, and proven absent from the cassette.
 const DEMO_KEY: &str = "sk-demo-3b1f0c9e5d";
 
-/// `leap0 emulator`: serve until Ctrl-C.
-pub(crate) fn serve(cli: &Cli, port: u16) -> Result<(), Failure> {
-    let key = cli.api_key.clone();
-    let config = EmulatorConfig::default()
-        .api_key(
-            key.clone()
-                .unwrap_or_else(|| DEFAULT_EMULATOR_KEY.to_owned()),
-        )
-        .port(port);
-    let emulator = Emulator::start_with(config)
+/// `leap0 emulator`: serve until Ctrl-C, with the same flags as `leap0-emulator`.
+pub(crate) fn serve(run: &Run<'_>, args: &EmulatorArgs) -> Result<(), Failure> {
+    let emulator = Emulator::start_with(args.config())
         .map_err(|e| Failure::other("emulator", format!("could not start the emulator: {e}")))?;
     let url = emulator.base_url();
-    let key_note = match key {
-        Some(_) => "accepting the key given with --api-key".to_owned(),
-        None => {
-            format!("accepting the default key \"{DEFAULT_EMULATOR_KEY}\" (set one with --api-key)")
-        }
-    };
-    print(cli, &json!({ "base_url": url }), || {
+    run.print(
+        json!({ "base_url": url }),
         format!(
-            "leap0 emulator listening on {url}\n{key_note}; seeded sandbox sb-seed-1 is running\n\
-             try: LEAP0_BASE_URL={url} leap0 snapshots create sb-seed-1\nCtrl-C to stop\n"
-        )
-    })?;
+            "leap0 emulator listening on {url}\n{}\nCtrl-C to stop\n",
+            args.startup_hint(&url)
+        ),
+    )?;
     emulator
         .run_until_ctrl_c()
         .map_err(|e| Failure::other("emulator", e.to_string()))
@@ -60,16 +47,16 @@ struct Step {
 }
 
 /// `leap0 demo`: record the lifecycle through ureq, then replay it with no server.
-pub(crate) fn run(cli: &Cli, cassette: Option<PathBuf>) -> Result<(), Failure> {
+pub(crate) fn run(run: &Run<'_>, cassette: Option<PathBuf>) -> Result<(), Failure> {
     let path = match cassette {
         Some(path) => path,
         None => std::env::temp_dir()
             .join("leap0-demo")
             .join("cassette.json"),
     };
-    let human = !cli.json;
+    let talk = !run.cli.global.json;
     let say = |text: String| {
-        if human {
+        if talk {
             let mut stdout = std::io::stdout().lock();
             let _ = write!(stdout, "{text}");
             let _ = stdout.flush();
@@ -91,7 +78,7 @@ pub(crate) fn run(cli: &Cli, cassette: Option<PathBuf>) -> Result<(), Failure> {
             Duration::from_secs(30),
         ))
         .build()
-        .map_err(|e| Failure::Sdk(e.into()))?;
+        .map_err(|e| Failure::from(Error::from(e)))?;
     let recorder = Recorder::new(
         UreqTransport::new(),
         RecordOptions::new().config(&config).secret(DEMO_KEY),
@@ -107,7 +94,7 @@ pub(crate) fn run(cli: &Cli, cassette: Option<PathBuf>) -> Result<(), Failure> {
         call: Call::CreateSandbox(CreateSandbox::new("python")),
     });
     while let Some(step) = next.take() {
-        let output = live.call(step.call.clone()).map_err(Failure::Sdk)?;
+        let output = live.call(step.call.clone()).map_err(Failure::from)?;
         say(format!(
             "  {}. {:<44} {}\n",
             steps.len() + 1,
@@ -157,26 +144,25 @@ pub(crate) fn run(cli: &Cli, cassette: Option<PathBuf>) -> Result<(), Failure> {
     identical &= unused.is_ok();
     let waited = Clock::now(&clock).since_origin();
     say(format!(
-        "\n{} results {}; live run {:.2?}, replay {:.2?} (it skipped {:.1?} of recorded waiting)\n",
+        "\n{} results {}; live run {}, replay {} (it skipped {} of recorded waiting)\n",
         steps.len(),
         if identical {
             "identical"
         } else {
             "NOT identical"
         },
-        live_time,
-        replay_time,
-        waited,
+        human(live_time),
+        human(replay_time),
+        human(waited),
     ));
-    if cli.json {
-        print(
-            cli,
-            &json!({
+    if !talk {
+        run.print(
+            json!({
                 "cassette": path.display().to_string(),
                 "steps": report,
                 "identical": identical,
             }),
-            String::new,
+            String::new(),
         )?;
     }
     match unused {
@@ -235,8 +221,9 @@ fn following(done: usize, previous: &CallOutput, first_sandbox: &str) -> Option<
     }
 }
 
+/// One line about a step's result; the emulator's text is shown escaped.
 fn summary(output: &CallOutput) -> String {
-    match output {
+    let text = match output {
         CallOutput::Snapshot(s) => format!("snapshot {} \"{}\"", s.id, s.name),
         CallOutput::Sandbox(s) => format!("sandbox {} ({})", s.id, s.state),
         CallOutput::List(l) => {
@@ -245,7 +232,8 @@ fn summary(output: &CallOutput) -> String {
         }
         CallOutput::Deleted(deletion) => deletion.name().replace('_', " "),
         _ => String::new(),
-    }
+    };
+    shown(&text)
 }
 
 fn json_of(output: &CallOutput) -> Value {

@@ -137,11 +137,14 @@ impl Machine for WaitFor {
                     match self.verdict(sandbox) {
                         Some(result) => self.finish(now, result),
                         None => {
-                            let next = now + self.config.wait().interval;
-                            if next > self.deadline() {
+                            let deadline = self.deadline();
+                            if now >= deadline {
                                 let error = self.timed_out(now);
                                 return self.finish(now, Err(error));
                             }
+                            // The last look is at the deadline itself: a wait
+                            // of 2 s polling every 1.5 s looks at 1.5 s and 2 s.
+                            let next = (now + self.config.wait().interval).min(deadline);
                             self.state = State::Sleep(next);
                             Action::WaitUntil(next)
                         }

@@ -120,6 +120,13 @@ impl Secrets {
         self.encoded.sort_by_key(|e| std::cmp::Reverse(e.len()));
     }
 
+    /// Adds every secret of `other`.
+    pub fn merge(&mut self, other: &Secrets) {
+        for secret in &other.plain {
+            self.add(secret);
+        }
+    }
+
     /// The values of the headers in `headers` that may carry credentials: those
     /// marked sensitive, and those whose names contain auth, key, token, secret,
     /// cookie or session.

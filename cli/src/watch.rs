@@ -1,0 +1,245 @@
+//! Watching a call as it runs: a progress line on a terminal while it waits
+//! for a sandbox, and, on Ctrl-C, a word about what it left running.
+//!
+//! [`Watched`] wraps the call's machine: after every step it reads the
+//! machine's [`progress`](Machine::progress) (the sandbox, the last state
+//! seen, the wait's start and deadline) into the shared [`Watch`]. The progress
+//! bar draws from it, and the Ctrl-C handler prints from it.
+
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use leap0_core::Timestamp;
+use leap0_core::machine::{Action, Machine, WaitProgress};
+use leap0_core::transport::{Response, Secrets, TransportError};
+
+use std::io::Write as _;
+
+use crate::output::{Failure, shown};
+
+/// What is known about a sandbox the call started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Started {
+    pub(crate) sandbox_id: String,
+    pub(crate) state: String,
+}
+
+/// What the call is doing, shared with the progress line and the Ctrl-C handler.
+pub(crate) struct Watch {
+    label: String,
+    /// Whether the call starts the sandbox it waits for (resume, restore,
+    /// create), rather than waiting for one that was there before.
+    starts: bool,
+    started: Mutex<Option<Started>>,
+    /// Whether to draw a progress line while waiting.
+    show: bool,
+    /// The progress line, drawn once a wait begins: quick calls draw nothing.
+    bar: OnceLock<ProgressBar>,
+}
+
+impl Watch {
+    /// A watch for a call doing `label`; `starts`: the call starts the sandbox
+    /// it may wait for; `show`: draw a progress line while waiting (only on a
+    /// terminal, never with `--json` or logs).
+    pub(crate) fn new(label: &str, starts: bool, show: bool) -> Arc<Watch> {
+        Arc::new(Watch {
+            label: label.to_owned(),
+            starts,
+            started: Mutex::new(None),
+            show,
+            bar: OnceLock::new(),
+        })
+    }
+
+    fn bar(&self) -> &ProgressBar {
+        self.bar.get_or_init(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        })
+    }
+
+    /// The sandbox the call started, if any.
+    pub(crate) fn started(&self) -> Option<Started> {
+        self.started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Clears the progress line, so the next line starts clean.
+    pub(crate) fn clear(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn update(&self, progress: Option<WaitProgress<'_>>, now: Timestamp) {
+        let Some(progress) = progress else {
+            return;
+        };
+        let state = progress.state.map_or("unknown", |s| s.as_str());
+        *self.started.lock().unwrap_or_else(PoisonError::into_inner) = Some(Started {
+            sandbox_id: progress.sandbox_id.to_owned(),
+            state: state.to_owned(),
+        });
+        if self.show {
+            let waited = progress
+                .started
+                .map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
+            let limit = match (progress.started, progress.deadline) {
+                (Some(s), Some(d)) => format!(" of {}", human(d.saturating_duration_since(s))),
+                _ => String::new(),
+            };
+            self.bar().set_message(format!(
+                "{}: sandbox {} is {}, waited {}{limit} for {}",
+                self.label,
+                shown(progress.sandbox_id),
+                shown(state),
+                human(waited),
+                progress.target
+            ));
+        }
+    }
+
+    /// What to print when interrupted: the sandbox left behind and how to
+    /// remove it, or just that the call was interrupted.
+    pub(crate) fn interrupted_message(&self, secrets: &Secrets) -> String {
+        let text = match self.started() {
+            Some(Started { sandbox_id, state }) if !self.starts => format!(
+                "interrupted while waiting for sandbox {} (last seen {})",
+                shown(&sandbox_id),
+                shown(&state)
+            ),
+            Some(Started { sandbox_id, state }) => format!(
+                "interrupted: sandbox {} ({}) was started and keeps running (and costing); delete it with:\n  leap0 sandboxes delete {}",
+                shown(&sandbox_id),
+                shown(&state),
+                shown(&sandbox_id)
+            ),
+            None if self.starts => format!(
+                "interrupted while {}; if the request reached the server, a sandbox may have been started",
+                self.label
+            ),
+            None => format!("interrupted while {}", self.label),
+        };
+        secrets.scrub(&text).into_owned()
+    }
+}
+
+/// The watch of the call running now, for the Ctrl-C handler, which runs on
+/// its own thread.
+#[derive(Clone, Default)]
+pub(crate) struct Current(Arc<Mutex<Option<Watching>>>);
+
+/// A running call's watch, and the secrets to keep out of what it prints.
+type Watching = (Arc<Watch>, Secrets);
+
+impl Current {
+    /// The call now running is watched by `watch`; `secrets` are scrubbed from
+    /// what an interruption prints.
+    pub(crate) fn set(&self, watch: Arc<Watch>, secrets: Secrets) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((watch, secrets));
+    }
+
+    /// No call is running any more.
+    pub(crate) fn clear(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// Clears the progress line and says what the interrupted call leaves behind.
+    pub(crate) fn interrupted(&self) -> String {
+        let current = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*current {
+            Some((watch, secrets)) => {
+                watch.clear();
+                watch.interrupted_message(secrets)
+            }
+            None => "interrupted".to_owned(),
+        }
+    }
+}
+
+/// On Ctrl-C, says what the running call leaves behind and exits with 130.
+pub(crate) fn on_interrupt(current: Current) -> Result<(), Failure> {
+    ctrlc::set_handler(move || {
+        let message = current.interrupted();
+        let _ = writeln!(std::io::stderr(), "{message}");
+        std::process::exit(130);
+    })
+    .map_err(|e| Failure::other("signal", format!("could not watch for Ctrl-C: {e}")))
+}
+
+/// A duration to the second (to the millisecond below a second), as people write it.
+pub(crate) fn human(duration: Duration) -> String {
+    let rounded = if duration < Duration::from_secs(1) {
+        Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+    } else {
+        Duration::from_secs(duration.as_secs())
+    };
+    humantime::format_duration(rounded).to_string()
+}
+
+/// A machine whose progress is reported to a [`Watch`] after every step.
+pub(crate) struct Watched<M> {
+    inner: M,
+    watch: Arc<Watch>,
+    now: Timestamp,
+}
+
+impl<M: Machine> Watched<M> {
+    pub(crate) fn new(inner: M, watch: Arc<Watch>) -> Self {
+        Watched {
+            inner,
+            watch,
+            now: Timestamp::ZERO,
+        }
+    }
+
+    fn report(&self) {
+        self.watch.update(self.inner.progress(), self.now);
+    }
+}
+
+impl<M: Machine> Machine for Watched<M> {
+    type Output = M::Output;
+
+    fn poll(&mut self, now: Timestamp) -> Action<M::Output> {
+        self.now = now;
+        let action = self.inner.poll(now);
+        self.report();
+        action
+    }
+
+    fn handle_response(&mut self, now: Timestamp, response: Response) {
+        self.now = now;
+        self.inner.handle_response(now, response);
+        self.report();
+    }
+
+    fn handle_transport_error(&mut self, now: Timestamp, error: TransportError) {
+        self.now = now;
+        self.inner.handle_transport_error(now, error);
+        self.report();
+    }
+
+    fn progress(&self) -> Option<WaitProgress<'_>> {
+        self.inner.progress()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(human(Duration::from_millis(299_700)), "4m 59s");
+        assert_eq!(human(Duration::from_millis(250)), "250ms");
+    }
+}
