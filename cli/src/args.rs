@@ -53,8 +53,15 @@ pub(crate) struct Global {
     #[arg(long, global = true, value_name = "KEY", help_heading = GLOBAL)]
     pub(crate) api_key: Option<String>,
 
-    /// API base URL (or set LEAP0_BASE_URL) [default: https://api.leap0.dev]
-    #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
+    // The help is an attribute: as a doc comment, rustdoc would want the URL
+    // as a link, which clap would print with its angle brackets.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = GLOBAL,
+        help = "API base URL (or set LEAP0_BASE_URL) [default: https://api.leap0.dev]"
+    )]
     pub(crate) base_url: Option<String>,
 
     /// HTTP client to use

@@ -27,9 +27,9 @@
 //!   [`handle_transport_error`](Machine::handle_transport_error).
 //! - On [`Action::WaitUntil`], poll again once that time has come.
 //! - On [`Action::Done`], stop: the result is handed over once; polling again
-//!   gives [`Error::Misuse`](crate::Error::Misuse).
+//!   gives [`Error::Misuse`].
 //! - Handing over an answer when none is awaited finishes the machine with
-//!   [`Error::Misuse`](crate::Error::Misuse). Nothing ever panics.
+//!   [`Error::Misuse`]. Nothing ever panics.
 //!
 //! Machines compose: [`Retry`] wraps one [`Exchange`](crate::Exchange);
 //! [`Paginate`], [`WaitFor`] and [`StartAndWait`] are built from `Retry`s;
