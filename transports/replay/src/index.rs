@@ -156,14 +156,18 @@ pub(crate) struct Index {
 
 impl Index {
     /// Files `shapes` (in recorded order) under their keys.
-    pub(crate) fn new(shapes: &[Shape], compare: &Compare, redactions: &Redactions) -> Index {
+    pub(crate) fn new<'a>(
+        shapes: impl ExactSizeIterator<Item = &'a Shape>,
+        compare: &Compare,
+        redactions: &Redactions,
+    ) -> Index {
         let mut index = Index {
             keys: HashMap::with_capacity(shapes.len()),
-            lists: Vec::new(),
+            lists: Vec::with_capacity(shapes.len()),
             key_of: Vec::with_capacity(shapes.len()),
             wildcards: Vec::new(),
         };
-        for (i, shape) in shapes.iter().enumerate() {
+        for (i, shape) in shapes.enumerate() {
             if has_wildcard(shape, compare, redactions) {
                 index.key_of.push(None);
                 index.wildcards.push((i, shape.clone()));

@@ -84,8 +84,8 @@ struct RequestIn<'a> {
     method: Cow<'a, str>,
     #[serde(borrow)]
     target: Cow<'a, str>,
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
+    #[serde(default, borrow)]
+    headers: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
     #[serde(default, borrow)]
     body: Option<BodyIn<'a>>,
 }
@@ -109,8 +109,13 @@ enum BodyIn<'a> {
 }
 
 impl Book {
-    /// Reads a cassette file in one pass.
-    pub(crate) fn from_bytes(bytes: &[u8], path: Option<&Path>) -> Result<Book, CassetteError> {
+    /// Reads a cassette file in one pass, keeping of each request only the
+    /// headers named in `kept` (lowercase): the only ones matching compares.
+    pub(crate) fn from_bytes(
+        bytes: &[u8],
+        path: Option<&Path>,
+        kept: &[String],
+    ) -> Result<Book, CassetteError> {
         let file: FileIn<'_> = serde_json::from_slice(bytes).map_err(|e| syntax_error(&e, path))?;
         let invalid = |index: usize| {
             move |message: String| CassetteError::Invalid {
@@ -121,7 +126,7 @@ impl Book {
         };
         let mut interactions = Vec::with_capacity(file.interactions.len());
         for (index, x) in file.interactions.into_iter().enumerate() {
-            interactions.push(recorded_from_file(x).map_err(invalid(index))?);
+            interactions.push(recorded_from_file(x, kept).map_err(invalid(index))?);
         }
         Ok(Book {
             meta: file.meta,
@@ -129,11 +134,14 @@ impl Book {
         })
     }
 
-    /// Takes an in-memory cassette.
-    pub(crate) fn from_cassette(cassette: Cassette) -> Result<Book, CassetteError> {
+    /// Takes an in-memory cassette, keeping the request headers named in `kept`.
+    pub(crate) fn from_cassette(
+        cassette: Cassette,
+        kept: &[String],
+    ) -> Result<Book, CassetteError> {
         let mut interactions = Vec::with_capacity(cassette.interactions.len());
         for (index, x) in cassette.interactions.into_iter().enumerate() {
-            interactions.push(recorded_from_model(x).map_err(|message| {
+            interactions.push(recorded_from_model(x, kept).map_err(|message| {
                 CassetteError::Invalid {
                     path: None,
                     index,
@@ -148,11 +156,12 @@ impl Book {
     }
 }
 
-fn recorded_from_file(x: InteractionIn<'_>) -> Result<Recorded, String> {
+fn recorded_from_file(x: InteractionIn<'_>, kept: &[String]) -> Result<Recorded, String> {
     let request = request_shape(
         &x.request.method,
         &x.request.target,
-        x.request.headers,
+        x.request.headers.iter(),
+        kept,
         || match &x.request.body {
             None => Ok(BodyForm::Empty),
             Some(BodyIn::Json(raw)) => serde_json::from_str(raw.get())
@@ -192,12 +201,13 @@ fn recorded_from_file(x: InteractionIn<'_>) -> Result<Recorded, String> {
     })
 }
 
-fn recorded_from_model(x: Interaction) -> Result<Recorded, String> {
+fn recorded_from_model(x: Interaction, kept: &[String]) -> Result<Recorded, String> {
     let body = x.request.body.clone();
     let request = request_shape(
         &x.request.method,
         &x.request.target,
-        x.request.headers,
+        x.request.headers.iter(),
+        kept,
         || stored_bytes(body.as_ref(), "request").map(|bytes| BodyForm::from_bytes(&bytes)),
     )?;
     let answer = match (x.response, x.failure) {
@@ -228,21 +238,23 @@ fn stored_bytes(body: Option<&Body>, side: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-fn request_shape(
+fn request_shape<K: AsRef<str>, V: AsRef<str>>(
     method: &str,
     target: &str,
-    headers: BTreeMap<String, String>,
+    headers: impl Iterator<Item = (K, V)>,
+    kept: &[String],
     body: impl FnOnce() -> Result<BodyForm, String>,
 ) -> Result<Shape, String> {
     check_request_line(method, target)?;
-    for (name, value) in &headers {
+    let mut compared = BTreeMap::new();
+    for (name, value) in headers {
+        let (name, value) = (name.as_ref(), value.as_ref());
         check_header("request", name, value)?;
+        if kept.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+            compared.insert(name.to_ascii_lowercase(), value.to_owned());
+        }
     }
-    let headers = headers
-        .into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect();
-    Ok(Shape::new(method, target, headers, body()?))
+    Ok(Shape::new(method, target, compared, body()?))
 }
 
 fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {

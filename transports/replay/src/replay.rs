@@ -103,6 +103,15 @@ impl ReplayOptions {
         self
     }
 
+    /// The lowercase names in [`match_headers`](Self::match_headers): the only
+    /// request headers a loaded cassette needs to keep.
+    pub(crate) fn header_names(&self) -> Vec<String> {
+        self.match_headers
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect()
+    }
+
     /// Adds a header to [`match_headers`](Self::match_headers).
     pub fn match_header(mut self, name: impl Into<String>) -> Self {
         self.match_headers.push(name.into());
@@ -205,7 +214,7 @@ impl Replayer {
     /// Replays `cassette` (checked first, as when loaded from a file).
     pub fn new(cassette: Cassette, options: ReplayOptions) -> Result<Replayer, CassetteError> {
         Ok(Replayer::build(
-            Book::from_cassette(cassette)?,
+            Book::from_cassette(cassette, &options.header_names())?,
             options,
             None,
         ))
@@ -219,7 +228,7 @@ impl Replayer {
     ) -> Result<Replayer, CassetteError> {
         let path = path.as_ref();
         let bytes = read(path)?;
-        let book = Book::from_bytes(&bytes, Some(path))?;
+        let book = Book::from_bytes(&bytes, Some(path), &options.header_names())?;
         Ok(Replayer::build(book, options, Some(path.to_owned())))
     }
 
@@ -227,7 +236,7 @@ impl Replayer {
     /// replayer or an error, never a panic.
     pub fn from_slice(bytes: &[u8], options: ReplayOptions) -> Result<Replayer, CassetteError> {
         Ok(Replayer::build(
-            Book::from_bytes(bytes, None)?,
+            Book::from_bytes(bytes, None, &options.header_names())?,
             options,
             None,
         ))
@@ -246,13 +255,8 @@ impl Replayer {
             body: options.match_body,
             headers,
         };
-        let shapes: Vec<Shape> = book
-            .interactions
-            .iter()
-            .map(|x| x.request.clone())
-            .collect();
-        let index = Index::new(&shapes, &compare, &book.meta.redact);
-        drop(shapes);
+        let shapes = book.interactions.iter().map(|x| &x.request);
+        let index = Index::new(shapes, &compare, &book.meta.redact);
         let state = State {
             used: vec![false; book.interactions.len()],
             cursors: vec![0; index.lists()],

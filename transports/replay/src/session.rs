@@ -271,7 +271,7 @@ impl<T> Session<T> {
             (Mode::RecordMissing, _) => {
                 let (record, cassette) = existing(record)?;
                 let earlier = cassette.interactions.clone();
-                let book = Book::from_cassette(cassette)?;
+                let book = Book::from_cassette(cassette, &replay.header_names())?;
                 Engine::Missing {
                     replayer: Replayer::build(book, replay, Some(path.clone())),
                     recorder: Recorder::from_arc(Arc::clone(&inner), record),
