@@ -128,14 +128,16 @@ where
             let answer = Arc::clone(&answer);
             let seen = Arc::clone(&seen);
             thread::spawn(move || {
-                let mut stream = stream;
+                // Buffered: the request is read a byte at a time, without a
+                // system call per byte (clients send one request at a time).
+                let mut reader = std::io::BufReader::new(stream);
                 loop {
-                    let request = read_request(&mut stream);
+                    let request = read_request(&mut reader);
                     if request.is_empty() {
                         return;
                     }
                     seen.fetch_add(1, Ordering::SeqCst);
-                    if stream.write_all(&answer(&request)).is_err() {
+                    if reader.get_mut().write_all(&answer(&request)).is_err() {
                         return;
                     }
                 }

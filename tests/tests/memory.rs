@@ -44,7 +44,10 @@ fn a_100_mib_answer_is_refused_while_streaming() {
         "ureq",
     );
     emulator.inject(huge());
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     assert_too_large(
         runtime.block_on(leap0_hyper::client(config).list(ListSnapshots::default())),
         "hyper",
