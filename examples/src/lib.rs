@@ -1,0 +1,17 @@
+//! # leap0-examples
+//!
+//! The programs people write first with leap0, in `examples/examples/`, each
+//! run from the workspace root with `cargo run --example NAME` (add
+//! `--release` for real timings). Every one talks only to an embedded
+//! [`leap0_emulator::Emulator`] on loopback: no key, no network.
+//!
+//! | example | shows | logic in |
+//! |---|---|---|
+//! | `event_loop` | 120 operations at once on one thread, no async runtime: the core's machines over `mio` sockets and a timer heap, checked against the blocking client | [`event_loop`], [`workload`] |
+//!
+//! The logic lives in this library so that `cargo test` runs it too (see
+//! `examples/tests/`); each example's `main` only sets the stage and prints.
+#![forbid(unsafe_code)]
+
+pub mod event_loop;
+pub mod workload;
