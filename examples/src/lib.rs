@@ -8,10 +8,12 @@
 //! | example | shows | logic in |
 //! |---|---|---|
 //! | `event_loop` | 120 operations at once on one thread, no async runtime: the core's machines over `mio` sockets and a timer heap, checked against the blocking client | [`event_loop`], [`workload`] |
+//! | `blocking_lifecycle` | the blocking client (ureq) through a sandbox's whole life | [`lifecycle`] |
 //!
 //! The logic lives in this library so that `cargo test` runs it too (see
 //! `examples/tests/`); each example's `main` only sets the stage and prints.
 #![forbid(unsafe_code)]
 
 pub mod event_loop;
+pub mod lifecycle;
 pub mod workload;
