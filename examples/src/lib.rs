@@ -10,6 +10,7 @@
 //! | `event_loop` | 120 operations at once on one thread, no async runtime: the core's machines over `mio` sockets and a timer heap, checked against the blocking client | [`event_loop`], [`workload`] |
 //! | `blocking_lifecycle` | the blocking client (ureq) through a sandbox's whole life | [`lifecycle`] |
 //! | `async_concurrency` | the async client (hyper on tokio), 20 creates in spawned tasks | [`fan_out`] |
+//! | `replay_test` | record a session, then replay it with no server on a virtual clock | [`replay`] |
 //!
 //! The logic lives in this library so that `cargo test` runs it too (see
 //! `examples/tests/`); each example's `main` only sets the stage and prints.
@@ -18,4 +19,5 @@
 pub mod event_loop;
 pub mod fan_out;
 pub mod lifecycle;
+pub mod replay;
 pub mod workload;
