@@ -126,11 +126,13 @@
 //!    sent it with `handle_response` / `handle_transport_error`, and poll it.
 //!
 //! Nothing in a machine blocks or reads a clock, so a thousand of them share
-//! one thread. The example `examples/event_loop.rs` (`cargo run --release
-//! --example event_loop`) runs 120 operations at once this way over
-//! non-blocking sockets and a timer heap, and checks each result against the
-//! blocking client. For a real clock without ureq or hyper, `leap0_clock`
-//! provides `SystemClock`.
+//! one thread; what the loop enforces itself is each attempt's `timeout`,
+//! reported as a `TransportError` when it passes. The repository's example
+//! `examples/examples/event_loop.rs` (`cargo run --release --example
+//! event_loop`; the loop itself is `examples/src/event_loop.rs`) runs 120
+//! operations at once this way over `mio` sockets and a timer heap, and
+//! checks each result against the blocking client. For a real clock without
+//! ureq or hyper, `leap0_clock` provides `SystemClock`.
 //!
 //! ## Retries
 //!
