@@ -21,3 +21,25 @@ pub mod fan_out;
 pub mod lifecycle;
 pub mod replay;
 pub mod workload;
+
+/// The README's snippets, compiled as doctests of this crate: it depends on the
+/// published crates only, as a user's crate does. The crates' own READMEs too.
+#[cfg(doctest)]
+mod readmes {
+    #[doc = include_str!("../../README.md")]
+    struct Workspace;
+    #[doc = include_str!("../../core/README.md")]
+    struct Core;
+    #[doc = include_str!("../../clock/README.md")]
+    struct Clock;
+    #[doc = include_str!("../../transports/ureq/README.md")]
+    struct Ureq;
+    #[doc = include_str!("../../transports/hyper/README.md")]
+    struct Hyper;
+    #[doc = include_str!("../../transports/replay/README.md")]
+    struct Replay;
+    #[doc = include_str!("../../emulator/README.md")]
+    struct Emulator;
+    #[doc = include_str!("../../cli/README.md")]
+    struct Cli;
+}
