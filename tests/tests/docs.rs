@@ -21,3 +21,24 @@ fn the_readme_states_the_decoding_rules_the_model_docs_state() {
     assert!(in_model.len() > 5, "{in_model:?}");
     assert_eq!(in_readme, in_model, "update the README's decoding rules");
 }
+
+#[test]
+fn every_example_the_readme_lists_exists() {
+    let readme = include_str!("../../README.md");
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/examples");
+    let listed: Vec<&str> = readme
+        .split("--example ")
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+        })
+        .collect();
+    assert!(listed.len() >= 4, "{listed:?}");
+    for name in listed {
+        assert!(
+            examples.join(format!("{name}.rs")).is_file(),
+            "the README lists an example that does not exist: {name}"
+        );
+    }
+}
