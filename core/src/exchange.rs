@@ -252,13 +252,18 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// `Retry-After` as a delay: whole seconds, or an HTTP-date measured against the
-/// response's own `Date` header (so the answer is the same on every replay; an
-/// HTTP-date without a `Date` header is ignored and backoff applies).
+/// `Retry-After` as a delay: whole seconds (digits only; more than a `u64`
+/// counts is the longest delay there is, not a reason to retry sooner), or an
+/// HTTP-date measured against the response's own `Date` header (so the answer
+/// is the same on every replay; an HTTP-date without a `Date` header is
+/// ignored and backoff applies).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = header_text(headers, RETRY_AFTER.as_str())?;
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        // Non-empty (`header_text` drops blank values), so only overflow fails.
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let at = httpdate::parse_http_date(&value).ok()?;
     let now = httpdate::parse_http_date(&header_text(headers, DATE.as_str())?).ok()?;

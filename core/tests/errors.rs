@@ -116,10 +116,24 @@ fn retry_after_as_seconds_or_http_date() {
         ))
         .unwrap_err();
     assert_eq!(past.api().unwrap().retry_after, Some(Duration::ZERO));
+    // More seconds than a u64 counts: the longest wait there is, not none.
+    let huge = CreateSnapshot::new("sb")
+        .parse(answer(
+            429,
+            &[("retry-after", "99999999999999999999999")],
+            "{}",
+        ))
+        .unwrap_err();
+    assert_eq!(
+        huge.api().unwrap().retry_after,
+        Some(Duration::from_secs(u64::MAX))
+    );
     for headers in [
         vec![("retry-after", "soon")],
         vec![("retry-after", "Wed, 15 Jan 2025 10:30:30 GMT")],
         vec![("retry-after", "-3")],
+        vec![("retry-after", "+3")],
+        vec![("retry-after", "3.5")],
     ] {
         let e = CreateSnapshot::new("sb")
             .parse(answer(429, &headers, "{}"))

@@ -47,9 +47,11 @@ pub(crate) fn decode_sandbox(body: &[u8], missing: MissingState) -> Result<Sandb
 }
 
 fn problem(err: serde_path_to_error::Error<serde_json::Error>) -> FieldProblem {
-    let path = err.path().to_string();
+    // Both quote the answer (serde's reason its offending value, the path its
+    // map keys), so both are cut: an error never carries a body's worth of text.
+    let path = shortened(err.path().to_string());
     let inner = err.into_inner();
-    let text = message(&inner);
+    let text = shortened(message(&inner));
     if inner.is_syntax() || inner.is_eof() {
         return FieldProblem::new("body", format!("not valid JSON: {text}"));
     }
@@ -66,6 +68,18 @@ fn problem(err: serde_path_to_error::Error<serde_json::Error>) -> FieldProblem {
         return FieldProblem::new(field, "is missing");
     }
     FieldProblem::new(if at_root { "body".to_owned() } else { path }, text)
+}
+
+/// The longest field or reason a decode error carries, in characters.
+const MAX_PROBLEM_CHARS: usize = 300;
+
+/// `text` cut after [`MAX_PROBLEM_CHARS`] characters, with `…` if cut.
+fn shortened(mut text: String) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(MAX_PROBLEM_CHARS) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
 }
 
 /// serde_json's message without its " at line L column C" suffix.
@@ -420,6 +434,28 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(problem.field, "vcpu");
+    }
+
+    #[test]
+    fn long_values_and_keys_are_quoted_only_in_part() {
+        let long = "x".repeat(100_000);
+        let bad_value = snapshot(json!({"id": "s", "name": "n", "vcpu": long})).unwrap_err();
+        assert_eq!(bad_value.field, "vcpu");
+        assert!(bad_value.reason.starts_with("invalid type: string \"xxx"));
+        assert!(bad_value.reason.ends_with('…'));
+        assert_eq!(bad_value.reason.chars().count(), MAX_PROBLEM_CHARS + 1);
+        // A path names map keys, which come from the answer too.
+        let bad_key = snapshot(json!({"id": "s", "name": "n", "network_policy": {
+            "mode": "custom",
+            "transforms": [{"domain": "d", "inject_headers": {long.as_str(): 5}}]
+        }}))
+        .unwrap_err();
+        assert!(
+            bad_key
+                .field
+                .starts_with("network_policy.transforms[0].inject_headers.xxx")
+        );
+        assert_eq!(bad_key.field.chars().count(), MAX_PROBLEM_CHARS + 1);
     }
 
     #[test]

@@ -19,6 +19,13 @@ use percent_encoding::percent_decode_str;
 /// What replaces a scrubbed secret.
 const REDACTED: &str = "[redacted]";
 
+/// What replaces text that still holds a secret after scrubbing.
+const WITHHELD: &str = "[redacted: the text held a secret in an encoded form]";
+
+/// What replaces it when a secret is part of the words of [`WITHHELD`] itself:
+/// shorter than any secret looked for, and free of `\`, `%` and base64 runs.
+const WITHHELD_SHORT: &str = "[…]";
+
 /// Shortest secret (or token) looked for: shorter strings would match by chance.
 const MIN_SECRET_CHARS: usize = 4;
 
@@ -55,6 +62,11 @@ impl fmt::Display for SecretForm {
 }
 
 /// Secrets that must never be shown, and the forms they are searched in.
+///
+/// Secrets (and bare tokens) shorter than four characters are ignored. Base64
+/// forms are found for secrets of at least five bytes: at every alignment such
+/// a secret has at least six base64 characters of its own, while a shorter one
+/// would match unrelated base64 text by chance.
 ///
 /// `Debug` shows how many there are, never what they are.
 ///
@@ -189,8 +201,14 @@ impl Secrets {
                 out = Cow::Owned(out.replace(secret.as_str(), REDACTED));
             }
         }
+        // Also when cutting out one secret put another together (a secret
+        // such as `dact` is part of `[redacted]`).
         if self.find(&out).is_some() {
-            return Cow::Borrowed("[redacted: the text held a secret in an encoded form]");
+            return Cow::Borrowed(if self.find(WITHHELD).is_some() {
+                WITHHELD_SHORT
+            } else {
+                WITHHELD
+            });
         }
         out
     }
@@ -388,6 +406,17 @@ mod tests {
         let scrubbed = s.scrub(&percent);
         assert!(!scrubbed.contains(&percent) && scrubbed.starts_with("[redacted"));
         assert_eq!(s.scrub("clean"), "clean");
+    }
+
+    #[test]
+    fn a_secret_within_the_notices_is_withheld_too() {
+        // "dact" is part of "[redacted]": cutting it out must not put it back.
+        for secret in ["dact", "redacted", "text held", "[redacted]"] {
+            let s = Secrets::new().with(secret);
+            let scrubbed = s.scrub("before dact redacted text held after");
+            assert_eq!(s.find(&scrubbed), None, "{secret:?}: {scrubbed:?}");
+        }
+        assert_eq!(Secrets::new().with("dact").scrub("dact"), WITHHELD_SHORT);
     }
 
     #[test]

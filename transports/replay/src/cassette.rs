@@ -508,12 +508,14 @@ pub(crate) fn syntax_error(e: &serde_json::Error, path: Option<&Path>) -> Casset
     CassetteError::Syntax { path, message }
 }
 
+/// The header holding a secret: its name, or just "name" when the name itself
+/// holds one (it would show the secret).
 fn headers_with(headers: &BTreeMap<String, String>, has: &dyn Fn(&str) -> bool) -> Option<String> {
     headers.iter().find_map(|(name, value)| {
-        if has(value) {
-            Some(name.clone())
-        } else if has(name) {
+        if has(name) {
             Some("name".to_owned())
+        } else if has(value) {
+            Some(name.clone())
         } else {
             None
         }

@@ -15,27 +15,32 @@ use serde_json::Value;
 use crate::cassette::{REDACTED, Redactions};
 use crate::normalize::{BodyForm, Compare, Shape, differences};
 
-/// Separates the parts of a key (never part of a decoded value we compare).
-const PART: char = '\u{0}';
-/// Separates items within a part.
-const ITEM: char = '\u{1}';
+/// Ends each part of a key. Never the first character of an item, which
+/// starts with its length, so a part cannot run into the next.
+const PART: char = '|';
 
-/// The match key of a request under `compare`.
+/// Appends `text` as one item: its length in bytes, `:`, then the text. A
+/// decoded value may hold any character (`%00`, `%3D`, `%2F` included), so
+/// no separator alone could tell where it ends.
+fn item(key: &mut String, text: &str) {
+    let _ = write!(key, "{}:", text.len());
+    key.push_str(text);
+}
+
+/// The match key of a request under `compare`: equal for two requests exactly
+/// when [`differences`] finds none between them (wildcards aside, which are
+/// never keyed).
 pub(crate) fn key(shape: &Shape, compare: &Compare) -> String {
     let mut key = String::with_capacity(shape.target.len() + 64);
-    key.push_str(&shape.method);
-    key.push(PART);
+    item(&mut key, &shape.method);
     for segment in &shape.path {
-        key.push_str(segment);
-        key.push(ITEM);
+        item(&mut key, segment);
     }
     key.push(PART);
     if compare.query {
         for (name, value) in &shape.query {
-            key.push_str(name);
-            key.push('=');
-            key.push_str(value);
-            key.push(ITEM);
+            item(&mut key, name);
+            item(&mut key, value);
         }
     }
     key.push(PART);
@@ -56,18 +61,17 @@ pub(crate) fn key(shape: &Shape, compare: &Compare) -> String {
     }
     key.push(PART);
     for name in &compare.headers {
-        if let Some(value) = shape.headers.get(name) {
-            key.push_str(name);
-            key.push('=');
-            key.push_str(value);
+        match shape.headers.get(name) {
+            Some(value) => item(&mut key, value),
+            None => key.push('-'),
         }
-        key.push(ITEM);
     }
     key
 }
 
 /// JSON with object keys sorted at every depth, so that key order does not
-/// matter (as for `Value` equality).
+/// matter, and equal numbers written alike: as for `Value` equality, under
+/// which `-0.0` equals `0.0`.
 fn canonical(value: &Value, out: &mut String) {
     match value {
         Value::Object(map) => {
@@ -94,6 +98,7 @@ fn canonical(value: &Value, out: &mut String) {
             }
             out.push(']');
         }
+        Value::Number(n) if n.is_f64() && n.as_f64() == Some(0.0) => out.push_str("0.0"),
         scalar => out.push_str(&scalar.to_string()),
     }
 }
@@ -258,6 +263,8 @@ mod tests {
                 true,
             ),
             (r#"{"a":1}"#, r#"{"a":1.0}"#, false),
+            (r#"{"a":-0.0}"#, r#"{"a":0.0}"#, true),
+            (r#"[-0.0]"#, r#"[0]"#, false),
             (r#"{"a":"x"}"#, r#"{"a":"y"}"#, false),
             ("", "", true),
             ("plain", "plain", true),
@@ -266,6 +273,25 @@ mod tests {
             let (a, b) = (shape("POST", "/v1/x", a), shape("post", "/v1/x", b));
             assert_eq!(key(&a, &all()) == key(&b, &all()), same);
             assert_eq!(differences(&a, &b, &all()).is_empty(), same);
+        }
+        // Decoded values may hold any character: none runs into the next part.
+        for (a, b) in [
+            ("/v1/a%01b", "/v1/a/b"),
+            ("/v1/%01", "/v1//"),
+            ("/v1/a%00b", "/v1/a/b"),
+            ("/v1/x?a%3Db=c", "/v1/x?a=b%3Dc"),
+            ("/v1/x?a=%01b=c", "/v1/x?a=&b=c"),
+            ("/v1/x?a=b%7C", "/v1/x%7C?a=b"),
+        ] {
+            let (a, b) = (shape("GET", a, ""), shape("GET", b, ""));
+            assert_ne!(
+                key(&a, &all()),
+                key(&b, &all()),
+                "{} {}",
+                a.target,
+                b.target
+            );
+            assert!(!differences(&a, &b, &all()).is_empty());
         }
         let a = shape("GET", "/v1/s?query=a%20b&page=2", "");
         let b = shape("GET", "/v1/s?query=a b&page=2", "");

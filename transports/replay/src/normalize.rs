@@ -36,10 +36,12 @@ pub struct Difference {
 impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".to_owned());
+        // The values are JSON-quoted; the field may hold a query name or JSON
+        // key as decoded, so its control characters are escaped here.
         write!(
             f,
             "{}: recorded {}, got {}",
-            self.field,
+            shown(&self.field),
             show(&self.recorded),
             show(&self.got)
         )
@@ -566,6 +568,21 @@ mod tests {
         assert!(!differences(&a, &d, &all()).is_empty());
         let e = shape("GET", "/v1/s?query=%61%20b&page=2", "");
         assert!(differences(&a, &e, &all()).is_empty());
+    }
+
+    #[test]
+    fn differences_show_control_characters_escaped() {
+        let a = shape("POST", "/v1/x?%1B%5B2J=1", "{\"k\\u001b\":1}");
+        let b = shape("POST", "/v1/x?%1B%5B2J=2", "{\"k\\u001b\":2}");
+        let found = differences(&a, &b, &all());
+        assert_eq!(found[0].field, "query \u{1b}[2J");
+        assert_eq!(
+            texts(&found),
+            [
+                r#"query \u{1b}[2J: recorded "1", got "2""#,
+                r#"body.k\u{1b}: recorded 1, got 2"#
+            ]
+        );
     }
 
     #[test]

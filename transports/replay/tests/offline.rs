@@ -697,6 +697,125 @@ fn saved_cassettes_round_trip_and_secrets_in_any_form_are_refused() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Where a leaked key is planted in a cassette, and how the refusal names it.
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    ResponseBody,
+    ResponseHeader,
+    FailureMessage,
+}
+
+impl Place {
+    const ALL: [Place; 3] = [
+        Place::ResponseBody,
+        Place::ResponseHeader,
+        Place::FailureMessage,
+    ];
+
+    fn plant(self, cassette: &mut Cassette, text: &str) -> &'static str {
+        match self {
+            Place::ResponseBody => {
+                cassette.interactions[0].response.as_mut().unwrap().body =
+                    Body::from_bytes(format!("echo: {text}").as_bytes());
+                "interaction #0 response body"
+            }
+            Place::ResponseHeader => {
+                cassette.interactions[1]
+                    .response
+                    .as_mut()
+                    .unwrap()
+                    .headers
+                    .insert("x-echo".into(), format!("seen {text}"));
+                "interaction #1 response header x-echo"
+            }
+            Place::FailureMessage => {
+                let x = &mut cassette.interactions[2];
+                x.response = None;
+                x.failure = Some(TransportError::connect(format!("proxy said {text}")));
+                "interaction #2 failure message"
+            }
+        }
+    }
+}
+
+#[test]
+fn saving_refuses_the_key_in_every_form_and_place_and_names_the_place_only() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+
+    // Its base64 holds `+` and `/` at every alignment, so the two alphabets differ.
+    let key = "sk-live-?>~~?>-distinctive";
+    let configured = format!("Bearer {key}");
+    let mut forms: Vec<(String, String, &str)> = vec![
+        ("bare token".into(), key.to_owned(), "as is"),
+        (
+            "JSON-escaped".into(),
+            key.chars()
+                .map(|c| format!("\\u{:04x}", c as u32))
+                .collect(),
+            "JSON-escaped",
+        ),
+        (
+            "partly JSON-escaped".into(),
+            format!("\\u0073{}", &key[1..]),
+            "JSON-escaped",
+        ),
+        (
+            "percent-encoded".into(),
+            key.bytes().map(|b| format!("%{b:02X}")).collect(),
+            "percent-encoded",
+        ),
+    ];
+    for lead in ["", "x", "xy"] {
+        let bytes = [lead.as_bytes(), key.as_bytes(), b"!"].concat();
+        let (standard, url_safe) = (STANDARD.encode(&bytes), URL_SAFE.encode(&bytes));
+        assert_ne!(standard[4..20], url_safe[4..20], "alignment {}", lead.len());
+        for (alphabet, encoded) in [("standard", standard), ("URL-safe", url_safe)] {
+            let name = format!("base64 {alphabet}, alignment {}", lead.len());
+            forms.push((name, encoded, "base64-encoded"));
+        }
+    }
+    let dir = temp_dir("secret-forms");
+    let path = dir.join("leak.json");
+    for (name, text, form) in &forms {
+        for place in Place::ALL {
+            let mut leaky = standard();
+            let location = place.plant(&mut leaky, text);
+            let err = leaky.save(&path, [configured.as_str()]).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.contains(&format!("{location} contains a configured secret ({form})")),
+                "{name} in {place:?}: {message}"
+            );
+            for shown in [message, format!("{err:?}")] {
+                assert!(
+                    !shown.contains(key) && !shown.contains(text.as_str()),
+                    "{shown}"
+                );
+            }
+            assert!(!path.exists(), "{name} in {place:?} was written");
+        }
+    }
+    // A header whose name and value both hold the key is named without it.
+    let mut leaky = standard();
+    leaky.interactions[0]
+        .response
+        .as_mut()
+        .unwrap()
+        .headers
+        .insert(format!("x-{key}"), key.to_owned());
+    let err = leaky.save(&path, [configured.as_str()]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("interaction #0 response header name contains a configured secret"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains(key), "{err}");
+    // The clean cassette is written.
+    standard().save(&path, [configured.as_str()]).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn valid_text() -> String {
     let mut c = standard();
     c.interactions.push(Interaction {
