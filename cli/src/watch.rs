@@ -22,7 +22,8 @@ use crate::output::{Failure, shown};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Started {
     pub(crate) sandbox_id: String,
-    pub(crate) state: String,
+    /// The last state seen (`None`: no status read has answered yet).
+    pub(crate) state: Option<String>,
 }
 
 /// What the call is doing, shared with the progress line and the Ctrl-C handler.
@@ -83,10 +84,10 @@ impl Watch {
         let Some(progress) = progress else {
             return;
         };
-        let state = progress.state.map_or("unknown", |s| s.as_str());
+        let state = progress.state.map(|s| s.as_str());
         *self.started.lock().unwrap_or_else(PoisonError::into_inner) = Some(Started {
             sandbox_id: progress.sandbox_id.to_owned(),
-            state: state.to_owned(),
+            state: state.map(str::to_owned),
         });
         if self.show {
             let waited = progress
@@ -96,11 +97,12 @@ impl Watch {
                 (Some(s), Some(d)) => format!(" of {}", human(d.saturating_duration_since(s))),
                 _ => String::new(),
             };
+            let state =
+                state.map_or_else(|| "not read yet".to_owned(), |s| format!("is {}", shown(s)));
             self.bar().set_message(format!(
-                "{}: sandbox {} is {}, waited {}{limit} for {}",
+                "{}: sandbox {} {state}, waited {}{limit} for {}",
                 self.label,
                 shown(progress.sandbox_id),
-                shown(state),
                 human(waited),
                 progress.target
             ));
@@ -112,14 +114,17 @@ impl Watch {
     pub(crate) fn interrupted_message(&self, secrets: &Secrets) -> String {
         let text = match self.started() {
             Some(Started { sandbox_id, state }) if !self.starts => format!(
-                "interrupted while waiting for sandbox {} (last seen {})",
+                "interrupted while waiting for sandbox {} ({})",
                 shown(&sandbox_id),
-                shown(&state)
+                state.map_or_else(
+                    || "no status read had answered yet".to_owned(),
+                    |s| format!("last seen {}", shown(&s))
+                )
             ),
             Some(Started { sandbox_id, state }) => format!(
                 "interrupted: sandbox {} ({}) was started and keeps running (and costing); delete it with:\n  leap0 sandboxes delete {}",
                 shown(&sandbox_id),
-                shown(&state),
+                shown(state.as_deref().unwrap_or("state not read yet")),
                 shown(&sandbox_id)
             ),
             None if self.starts => format!(

@@ -29,7 +29,9 @@ use leap0_testkit::raw_server::{json_response, serve_many};
 use leap0_ureq::UreqTransport;
 
 const SNAPSHOT: &str = r#"{"id":"snap_0123456789abcdef","name":"warm","template_id":"tpl_0000000000000001","vcpu":2,"memory":2048,"disk":10240,"created_at":"2025-01-15T10:30:00Z"}"#;
-const CALLS: usize = 4_000;
+const CALLS: usize = 8_000;
+/// Rounds of each client, alternating.
+const ROUNDS: usize = 8;
 const IN_FLIGHT: usize = 16;
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -160,6 +162,17 @@ where
     })
 }
 
+/// Runs `leap0` and `raw` in alternating rounds (so that a drift of the
+/// machine's speed affects both alike) and reports the two.
+fn compare(what: &str, mut leap0: impl FnMut(usize) -> Run, mut raw: impl FnMut(usize) -> Run) {
+    let (mut ours, mut theirs) = (Run::default(), Run::default());
+    for _ in 0..ROUNDS {
+        ours = ours.merge(leap0(CALLS / ROUNDS));
+        theirs = theirs.merge(raw(CALLS / ROUNDS));
+    }
+    report(what, &mut ours, &mut theirs);
+}
+
 fn report(what: &str, leap0: &mut Run, raw: &mut Run) {
     let (p50, raw_p50) = (leap0.p50(), raw.p50());
     let (cpu, raw_cpu) = (leap0.cpu_per_call(), raw.cpu_per_call());
@@ -190,10 +203,18 @@ fn main() {
         assert_eq!((status, body.len()), (201, SNAPSHOT.len()));
     };
 
-    // Blocking: leap0-ureq and raw ureq with the same pool sizes.
+    // Blocking: leap0-ureq, and raw ureq configured alike (the same pool sizes,
+    // no redirects, no automatic headers) but with no timeouts: with any, ureq's
+    // own resolver spends a thread per call (which leap0-ureq's resolver does
+    // not), and raw ureq would look 2 to 3 times slower than it can be. So the
+    // ratio includes what leap0-ureq's timeouts cost.
     let ours = UreqTransport::new();
     let raw: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(ureq::config::AutoHeaderValue::None)
+        .accept(ureq::config::AutoHeaderValue::None)
+        .accept_encoding(ureq::config::AutoHeaderValue::None)
         .max_idle_connections(leap0_ureq::DEFAULT_MAX_IDLE)
         .max_idle_connections_per_host(leap0_ureq::DEFAULT_MAX_IDLE_PER_HOST)
         .build()
@@ -207,15 +228,15 @@ fn main() {
         let body = response.body_mut().read_to_vec().unwrap();
         expect_created(response.status().as_u16(), &body);
     };
-    report(
+    compare(
         "ureq, sequential",
-        &mut sequential(CALLS, leap0_call),
-        &mut sequential(CALLS, raw_call),
+        |n| sequential(n, leap0_call),
+        |n| sequential(n, raw_call),
     );
-    report(
+    compare(
         &format!("ureq, {IN_FLIGHT} threads"),
-        &mut threaded(CALLS, leap0_call),
-        &mut threaded(CALLS, raw_call),
+        |n| threaded(n, leap0_call),
+        |n| threaded(n, raw_call),
     );
 
     // Async: leap0-hyper and raw hyper-util's pooled client.
@@ -249,18 +270,18 @@ fn main() {
             }
         }
     };
-    report(
+    compare(
         "hyper, sequential",
-        &mut sequential_async(&runtime, CALLS, &leap0_call),
-        &mut sequential_async(&runtime, CALLS, &raw_call),
+        |n| sequential_async(&runtime, n, &leap0_call),
+        |n| sequential_async(&runtime, n, &raw_call),
     );
     // Warm both pools to the same size before the concurrent runs.
     in_flight_async(&runtime, IN_FLIGHT * 10, leap0_call.clone());
     in_flight_async(&runtime, IN_FLIGHT * 10, raw_call.clone());
-    report(
+    compare(
         &format!("hyper, {IN_FLIGHT} in flight"),
-        &mut in_flight_async(&runtime, CALLS, leap0_call),
-        &mut in_flight_async(&runtime, CALLS, raw_call),
+        |n| in_flight_async(&runtime, n, leap0_call.clone()),
+        |n| in_flight_async(&runtime, n, raw_call.clone()),
     );
     println!("(the core's own cost per operation: cargo bench -p leap0-core)");
 }

@@ -102,10 +102,7 @@ fn restore_secrets(output: &mut [u8]) {
     HIDDEN.with(|hidden| {
         let mut hidden = hidden.borrow_mut();
         hidden.retain(|h| {
-            let Some(at) = output
-                .windows(h.line.len())
-                .position(|w| w == h.line.as_slice())
-            else {
+            let Some(at) = memchr::memmem::find(output, &h.line) else {
                 return true;
             };
             let start = at + h.value_at;
