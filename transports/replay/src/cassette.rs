@@ -590,15 +590,20 @@ fn check_headers(side: &str, headers: &BTreeMap<String, String>) -> Result<(), S
     Ok(())
 }
 
-/// A header that can be replayed.
+/// A header that can be replayed: the rules `http`'s `HeaderName::from_bytes`
+/// and `HeaderValue::from_str` apply, checked without building either (a
+/// custom name or any value would be copied, for every header of every
+/// interaction).
 pub(crate) fn check_header(side: &str, name: &str, value: &str) -> Result<(), String> {
-    if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(token) {
         return Err(format!(
             "invalid {side} header name {:?}",
             excerpt(name, 40)
         ));
     }
-    if http::HeaderValue::from_str(value).is_err() {
+    let visible = |b: u8| b == b'\t' || (b >= 0x20 && b != 0x7f);
+    if !value.bytes().all(visible) {
         return Err(format!("invalid value of {side} header {name}"));
     }
     Ok(())

@@ -33,7 +33,7 @@ fn item(key: &mut String, text: &str) {
 pub(crate) fn key(shape: &Shape, compare: &Compare) -> String {
     let mut key = String::with_capacity(shape.target.len() + 64);
     item(&mut key, &shape.method);
-    for segment in &shape.path {
+    for segment in shape.path.iter() {
         item(&mut key, segment);
     }
     key.push(PART);
@@ -71,20 +71,30 @@ pub(crate) fn key(shape: &Shape, compare: &Compare) -> String {
 
 /// JSON with object keys sorted at every depth, so that key order does not
 /// matter, and equal numbers written alike: as for `Value` equality, under
-/// which `-0.0` equals `0.0`.
+/// which `-0.0` equals `0.0`. Strings are written in Rust's escaped form,
+/// which is as unambiguous as JSON's and needs no temporary string.
 fn canonical(value: &Value, out: &mut String) {
     match value {
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
             out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
+            let entry = |i: usize, (k, v): (&String, &Value), out: &mut String| {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
+                let _ = write!(out, "{k:?}:");
                 canonical(v, out);
+            };
+            // Bodies are usually small and already in order: no sorting then.
+            if map.keys().is_sorted() {
+                for (i, kv) in map.iter().enumerate() {
+                    entry(i, kv, out);
+                }
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                for (i, kv) in entries.into_iter().enumerate() {
+                    entry(i, kv, out);
+                }
             }
             out.push('}');
         }
@@ -98,8 +108,13 @@ fn canonical(value: &Value, out: &mut String) {
             }
             out.push(']');
         }
+        Value::String(s) => {
+            let _ = write!(out, "{s:?}");
+        }
         Value::Number(n) if n.is_f64() && n.as_f64() == Some(0.0) => out.push_str("0.0"),
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => {
+            let _ = write!(out, "{scalar}");
+        }
     }
 }
 
@@ -131,20 +146,42 @@ pub(crate) fn has_wildcard(shape: &Shape, compare: &Compare, redactions: &Redact
 }
 
 fn stray_in_json(value: &Value, redacted_fields: &[String]) -> bool {
-    let mut stack = vec![(None::<&String>, value)];
-    while let Some((key, v)) = stack.pop() {
-        match v {
-            Value::String(s)
-                if s == REDACTED && !key.is_some_and(|k| redacted_fields.contains(k)) =>
-            {
-                return true;
-            }
-            Value::Object(map) => stack.extend(map.iter().map(|(k, v)| (Some(k), v))),
-            Value::Array(items) => stack.extend(items.iter().map(|v| (key, v))),
-            _ => {}
+    stray_under(None, value, redacted_fields)
+}
+
+/// [`stray_in_json`] for `value`, found under the object key `key`.
+fn stray_under(key: Option<&String>, value: &Value, redacted_fields: &[String]) -> bool {
+    match value {
+        Value::String(s) => s == REDACTED && !key.is_some_and(|k| redacted_fields.contains(k)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| stray_under(Some(k), v, redacted_fields)),
+        Value::Array(items) => items.iter().any(|v| stray_under(key, v, redacted_fields)),
+        _ => false,
+    }
+}
+
+/// The interactions filed under one key, in recorded order. Most keys hold
+/// one, which then needs no allocation of its own.
+enum List {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl List {
+    fn push(&mut self, i: usize) {
+        match self {
+            List::One(first) => *self = List::Many(vec![*first, i]),
+            List::Many(all) => all.push(i),
         }
     }
-    false
+
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            List::One(only) => std::slice::from_ref(only),
+            List::Many(all) => all,
+        }
+    }
 }
 
 /// The recorded requests, filed by key.
@@ -152,7 +189,7 @@ pub(crate) struct Index {
     /// Key → position in `lists`.
     keys: HashMap<String, usize>,
     /// For each key, the interactions under it, in recorded order.
-    lists: Vec<Vec<usize>>,
+    lists: Vec<List>,
     /// The key id of each interaction (`None`: a wildcard).
     key_of: Vec<Option<usize>>,
     /// Wildcard interactions with their shapes, in recorded order.
@@ -180,10 +217,10 @@ impl Index {
             }
             let next = index.lists.len();
             let id = *index.keys.entry(key(shape, compare)).or_insert(next);
-            if id == next {
-                index.lists.push(Vec::new());
+            match index.lists.get_mut(id) {
+                Some(list) => list.push(i),
+                None => index.lists.push(List::One(i)),
             }
-            index.lists[id].push(i);
             index.key_of.push(Some(id));
         }
         index
@@ -197,7 +234,7 @@ impl Index {
     /// The key list of a live request's key, if any.
     pub(crate) fn list_of(&self, key: &str) -> Option<(usize, &[usize])> {
         let id = *self.keys.get(key)?;
-        Some((id, &self.lists[id]))
+        Some((id, self.lists.get(id)?.as_slice()))
     }
 
     /// Whether interaction `i` answers a request with key list `list` and shape `live`.

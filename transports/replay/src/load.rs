@@ -8,14 +8,16 @@
 //! status codes, decoded base64) instead of re-serializing anything.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
 
 use http::{HeaderName, HeaderValue, StatusCode};
 use leap0_core::Operation;
 use leap0_core::transport::TransportError;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::cassette::{
@@ -48,15 +50,91 @@ pub(crate) struct Book {
     pub(crate) interactions: Vec<Recorded>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileIn<'a> {
-    #[allow(dead_code)] // Checked while deserializing.
-    version: Version,
-    #[serde(default)]
-    meta: Meta,
-    #[serde(default, borrow)]
-    interactions: Vec<InteractionIn<'a>>,
+/// The file's top level, read by hand so that each interaction becomes a
+/// [`Recorded`] as soon as it is read: no list of the file's interactions is
+/// ever built, grown or dropped. `failed` receives an interaction that reads
+/// but cannot be replayed (its position and why), which ends the read.
+struct FileSeed<'k> {
+    kept: &'k [String],
+    failed: &'k Cell<Option<(usize, String)>>,
+}
+
+const FIELDS: &[&str] = &["version", "meta", "interactions"];
+
+impl<'de> DeserializeSeed<'de> for FileSeed<'_> {
+    type Value = (Meta, Vec<Recorded>);
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_struct("Cassette", FIELDS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for FileSeed<'_> {
+    type Value = (Meta, Vec<Recorded>);
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a cassette: an object with \"version\", \"meta\" and \"interactions\"")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut version, mut meta, mut interactions) = (None, None, None);
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "version" if version.is_none() => version = Some(map.next_value::<Version>()?),
+                "meta" if meta.is_none() => meta = Some(map.next_value::<Meta>()?),
+                "interactions" if interactions.is_none() => {
+                    interactions = Some(map.next_value_seed(InteractionsSeed {
+                        kept: self.kept,
+                        failed: self.failed,
+                    })?);
+                }
+                "version" | "meta" | "interactions" => {
+                    return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+                }
+                other => return Err(de::Error::unknown_field(other, FIELDS)),
+            }
+        }
+        if version.is_none() {
+            return Err(de::Error::missing_field("version"));
+        }
+        Ok((meta.unwrap_or_default(), interactions.unwrap_or_default()))
+    }
+}
+
+/// The `interactions` list, each turned into a [`Recorded`] as it is read.
+struct InteractionsSeed<'k> {
+    kept: &'k [String],
+    failed: &'k Cell<Option<(usize, String)>>,
+}
+
+impl<'de> DeserializeSeed<'de> for InteractionsSeed<'_> {
+    type Value = Vec<Recorded>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for InteractionsSeed<'_> {
+    type Value = Vec<Recorded>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of interactions")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(x) = seq.next_element::<InteractionIn<'de>>()? {
+            match recorded_from_file(x, self.kept) {
+                Ok(recorded) => out.push(recorded),
+                Err(message) => {
+                    self.failed.set(Some((out.len(), message)));
+                    return Err(de::Error::custom("an interaction cannot be replayed"));
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[derive(Deserialize)]
@@ -85,7 +163,7 @@ struct RequestIn<'a> {
     #[serde(borrow)]
     target: Cow<'a, str>,
     #[serde(default, borrow)]
-    headers: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
+    headers: HeadersIn<'a>,
     #[serde(default, borrow)]
     body: Option<BodyIn<'a>>,
 }
@@ -95,9 +173,45 @@ struct RequestIn<'a> {
 struct ResponseIn<'a> {
     status: u16,
     #[serde(default, borrow)]
-    headers: BTreeMap<Cow<'a, str>, Cow<'a, str>>,
+    headers: HeadersIn<'a>,
     #[serde(default, borrow)]
     body: Option<BodyIn<'a>>,
+}
+
+/// A headers object as a list, borrowed from the file: a few entries, for
+/// which a map would cost allocations for nothing. A name given twice keeps
+/// its last value, as in the cassette model's map.
+#[derive(Default)]
+struct HeadersIn<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for HeadersIn<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HeadersVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+        impl<'de: 'a, 'a> Visitor<'de> for HeadersVisitor<'a> {
+            type Value = HeadersIn<'a>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of header names and values")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut headers: Vec<(Cow<'a, str>, Cow<'a, str>)> =
+                    Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((name, value)) = map.next_entry::<Cow<'de, str>, Cow<'de, str>>()? {
+                    match headers.iter_mut().find(|(n, _)| *n == name) {
+                        Some(earlier) => earlier.1 = value,
+                        None => headers.push((name, value)),
+                    }
+                }
+                // In name order, as the map of the cassette model keeps them.
+                headers.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                Ok(HeadersIn(headers))
+            }
+        }
+
+        deserializer.deserialize_map(HeadersVisitor(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -116,22 +230,23 @@ impl Book {
         path: Option<&Path>,
         kept: &[String],
     ) -> Result<Book, CassetteError> {
-        let file: FileIn<'_> = serde_json::from_slice(bytes).map_err(|e| syntax_error(&e, path))?;
-        let invalid = |index: usize| {
-            move |message: String| CassetteError::Invalid {
+        let failed = Cell::new(None);
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let read = FileSeed {
+            kept,
+            failed: &failed,
+        }
+        .deserialize(&mut deserializer)
+        .and_then(|file| deserializer.end().map(|()| file));
+        match (read, failed.take()) {
+            (Ok((meta, interactions)), _) => Ok(Book { meta, interactions }),
+            (Err(_), Some((index, message))) => Err(CassetteError::Invalid {
                 path: path.map(Path::to_path_buf),
                 index,
                 message,
-            }
-        };
-        let mut interactions = Vec::with_capacity(file.interactions.len());
-        for (index, x) in file.interactions.into_iter().enumerate() {
-            interactions.push(recorded_from_file(x, kept).map_err(invalid(index))?);
+            }),
+            (Err(e), None) => Err(syntax_error(&e, path)),
         }
-        Ok(Book {
-            meta: file.meta,
-            interactions,
-        })
     }
 
     /// Takes an in-memory cassette, keeping the request headers named in `kept`.
@@ -160,7 +275,7 @@ fn recorded_from_file(x: InteractionIn<'_>, kept: &[String]) -> Result<Recorded,
     let request = request_shape(
         &x.request.method,
         &x.request.target,
-        x.request.headers.iter(),
+        x.request.headers.0.iter().map(|(k, v)| (k, v)),
         kept,
         || match &x.request.body {
             None => Ok(BodyForm::Empty),
@@ -185,6 +300,7 @@ fn recorded_from_file(x: InteractionIn<'_>, kept: &[String]) -> Result<Recorded,
             };
             let headers = response
                 .headers
+                .0
                 .iter()
                 .map(|(name, value)| header(name, value));
             answer(response.status, headers, body)?

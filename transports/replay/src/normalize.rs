@@ -93,12 +93,50 @@ impl BodyForm {
     }
 }
 
+/// A path's percent-decoded segments, held in one string: a request's shape
+/// is built for every recorded interaction, and a string per segment would be
+/// most of its allocations.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Segments {
+    text: String,
+    /// Where each segment ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl Segments {
+    fn decode(path: &str) -> Segments {
+        let mut segments = Segments {
+            text: String::with_capacity(path.len()),
+            ends: Vec::with_capacity(path.len() / 4 + 1),
+        };
+        for segment in path.split('/') {
+            segments
+                .text
+                .push_str(&percent_decode_str(segment).decode_utf8_lossy());
+            segments.ends.push(segments.text.len());
+        }
+        segments
+    }
+
+    /// The decoded segments, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(start, end)| self.text.get(start..end).unwrap_or_default())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+}
+
 /// A request in comparable form.
 #[derive(Debug, Clone)]
 pub(crate) struct Shape {
     pub(crate) method: String,
     pub(crate) target: String,
-    pub(crate) path: Vec<String>,
+    pub(crate) path: Segments,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) body: BodyForm,
     pub(crate) headers: BTreeMap<String, String>,
@@ -115,7 +153,7 @@ impl Shape {
         Shape {
             method: method.to_ascii_uppercase(),
             target: target.to_owned(),
-            path: path.split('/').map(decode).collect(),
+            path: Segments::decode(path),
             query: parse_query(query),
             body,
             headers,
@@ -225,11 +263,11 @@ pub(crate) fn differences(recorded: &Shape, got: &Shape, what: &Compare) -> Vec<
     out
 }
 
-fn same_path(recorded: &[String], got: &[String]) -> bool {
+fn same_path(recorded: &Segments, got: &Segments) -> bool {
     recorded.len() == got.len()
         && recorded
             .iter()
-            .zip(got)
+            .zip(got.iter())
             .all(|(r, g)| r == g || r == REDACTED)
 }
 
