@@ -24,17 +24,24 @@ use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 #[global_allocator]
 static ALLOC: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
+/// Rounds of each measurement; the fastest is reported, since this machine's
+/// speed varies between rounds far more than the code's cost does.
+const ROUNDS: u32 = 5;
+
 /// Runs `f` `iterations` times (after a warm-up) and prints its time and
 /// allocations per iteration.
 fn bench(name: &str, iterations: u32, mut f: impl FnMut()) {
     for _ in 0..iterations / 10 {
         f();
     }
-    let started = Instant::now();
-    for _ in 0..iterations {
-        f();
+    let mut per = Duration::MAX;
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        for _ in 0..iterations / ROUNDS {
+            f();
+        }
+        per = per.min(started.elapsed() / (iterations / ROUNDS));
     }
-    let per = started.elapsed() / iterations;
     let region = Region::new(ALLOC);
     let counted = 1000u64;
     for _ in 0..counted {
