@@ -120,11 +120,11 @@ fn main() {
         let load = load_in_a_fresh_process(&path);
 
         // Replay every recorded call once, in shuffled order, through the
-        // client; the best of several passes (each on a fresh replayer) for
-        // the small cassettes, whose single pass is over in milliseconds.
+        // client; the best of at least three passes, each on a fresh replayer
+        // (more for the small cassettes, whose pass is over in milliseconds).
         let order = shuffled(n);
         let mut elapsed = Duration::MAX;
-        for _ in 0..(20_000 / n).max(1) {
+        for _ in 0..(20_000 / n).max(3) {
             let replayer = Replayer::from_file(&path, ReplayOptions::default()).unwrap();
             let client = SnapshotsClient::new(config.clone(), replayer.clone(), replayer.clock());
             let started = Instant::now();
