@@ -33,7 +33,8 @@ const CALLS: usize = 8_000;
 /// Rounds of each client, alternating.
 const ROUNDS: usize = 8;
 const IN_FLIGHT: usize = 16;
-const TIMEOUT: Duration = Duration::from_secs(30);
+/// The per-call timeout a client with the default configuration passes.
+const TIMEOUT: Duration = leap0_core::config::DEFAULT_TIMEOUT;
 
 /// CPU time this thread has used.
 fn thread_cpu() -> Duration {
