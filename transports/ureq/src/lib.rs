@@ -154,6 +154,20 @@ impl UreqTransport {
     }
 
     /// A builder to change the defaults.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use leap0_core::transport::ProxyRules;
+    ///
+    /// let transport = leap0_ureq::UreqTransport::builder()
+    ///     .connect_timeout(Duration::from_secs(3))
+    ///     .max_body_bytes(1024 * 1024)
+    ///     // Through a proxy, except for the hosts NO_PROXY names.
+    ///     .proxy_rules(ProxyRules::all("http://proxy.internal:3128").no_proxy("localhost,.internal"))?
+    ///     .build()?;
+    /// assert_eq!(transport.max_body_bytes(), 1024 * 1024);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn builder() -> UreqTransportBuilder {
         UreqTransportBuilder::default()
     }
@@ -326,6 +340,13 @@ impl UreqTransportBuilder {
     }
 
     /// Trusts the certificates in `pem` (one or more `CERTIFICATE` blocks) as roots.
+    ///
+    /// ```
+    /// let err = leap0_ureq::UreqTransport::builder()
+    ///     .add_root_certificate_pem(b"not a certificate")
+    ///     .unwrap_err();
+    /// assert!(err.to_string().starts_with("invalid root certificate"));
+    /// ```
     ///
     /// Certificates added this way are trusted **instead of** the built-in webpki
     /// roots (a private CA does not widen trust to the public web PKI), or in
