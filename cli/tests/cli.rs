@@ -670,3 +670,35 @@ fn the_emulator_hint_works_when_pasted() {
         drop(child);
     }
 }
+
+/// A delete whose first attempt timed out after the server acted ends well:
+/// the retry's 404 means the earlier attempt deleted it.
+#[test]
+fn a_delete_retried_after_a_timeout_says_it_is_deleted() {
+    let emu = emulator();
+    against(
+        &emu,
+        &["snapshots", "create", "sb-seed-1", "--name", "warm"],
+    );
+    emu.inject(
+        FaultRule::new(Fault::Delay(std::time::Duration::from_millis(1500)))
+            .method("DELETE")
+            .path_prefix("/v1/snapshot/"),
+    );
+    let out = against(
+        &emu,
+        &[
+            "--http-timeout",
+            "300ms",
+            "snapshots",
+            "delete",
+            "snap-0001",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "snapshot snap-0001 is deleted: an earlier attempt that got no answer in time deleted it\n"
+    );
+    assert_eq!(emu.request_count_for("DELETE", "/v1/snapshot/"), 2);
+}
