@@ -223,13 +223,29 @@ impl Secrets {
 }
 
 /// Whether a header may carry credentials: marked sensitive, or named like
-/// auth, key, token, secret, cookie or session. Transports keep such values out
-/// of every log and message.
+/// auth, key, token, secret, cookie or session (in any case). Transports keep
+/// such values out of every log and message.
 pub fn is_sensitive_header(name: &str, value: &HeaderValue) -> bool {
+    // Asked for every header of every request: one pass over a short name,
+    // looking further only where one of the words could start, costs a
+    // fraction of six substring searches.
+    let name = name.as_bytes();
+    let starts = |at: usize, word: &[u8]| {
+        name.get(at..at + word.len())
+            .is_some_and(|part| part.eq_ignore_ascii_case(word))
+    };
     value.is_sensitive()
-        || ["auth", "key", "token", "secret", "cookie", "session"]
+        || name
             .iter()
-            .any(|needle| name.contains(needle))
+            .enumerate()
+            .any(|(at, byte)| match byte.to_ascii_lowercase() {
+                b'a' => starts(at, b"auth"),
+                b'k' => starts(at, b"key"),
+                b't' => starts(at, b"token"),
+                b's' => starts(at, b"secret") || starts(at, b"session"),
+                b'c' => starts(at, b"cookie"),
+                _ => false,
+            })
 }
 
 /// The base64 runs that encode `secret` whatever bytes surround it: for each

@@ -88,6 +88,9 @@ pub const DEFAULT_MAX_IDLE_PER_HOST: usize = 32;
 /// Idle connections kept in all by default.
 pub const DEFAULT_MAX_IDLE: usize = 128;
 
+/// The per-call timeout the agent itself is built with: the core's default.
+const AGENT_TIMEOUT: Duration = leap0_core::config::DEFAULT_TIMEOUT;
+
 /// The largest buffer reserved up front from a declared `Content-Length`; the body
 /// grows past it only as bytes actually arrive.
 const MAX_PREALLOCATION: u64 = 1024 * 1024;
@@ -192,23 +195,9 @@ impl UreqTransport {
         // An empty body is sent as no body at all, so that ureq adds no
         // `content-length: 0` to a GET; a `content-length` the caller set is kept.
         let result = if body.is_empty() {
-            let request = http::Request::from_parts(parts, ());
-            let request = self
-                .agent
-                .configure_request(request)
-                .timeout_global(Some(timeout))
-                .proxy(proxy)
-                .build();
-            self.agent.run(request)
+            self.run(http::Request::from_parts(parts, ()), timeout, proxy)
         } else {
-            let request = http::Request::from_parts(parts, body);
-            let request = self
-                .agent
-                .configure_request(request)
-                .timeout_global(Some(timeout))
-                .proxy(proxy)
-                .build();
-            self.agent.run(request)
+            self.run(http::Request::from_parts(parts, body), timeout, proxy)
         };
         let response =
             result.map_err(|e| classify::error(e, wire::request_written(), timeout, &sensitive))?;
@@ -217,6 +206,28 @@ impl UreqTransport {
         parts.extensions = http::Extensions::new();
         let bytes = self.read_body(&mut body, timeout, &sensitive)?;
         Ok(http::Response::from_parts(parts, bytes))
+    }
+
+    /// Runs `request` with the per-call `timeout` and `proxy`. The agent's own
+    /// settings are a default client's call (the core's default timeout, no
+    /// proxy); such a call needs no settings of its own, which ureq would make
+    /// by copying the agent's whole configuration into the request.
+    fn run<B: ureq::AsSendBody>(
+        &self,
+        request: http::Request<B>,
+        timeout: Duration,
+        proxy: Option<ureq::Proxy>,
+    ) -> Result<http::Response<ureq::Body>, ureq::Error> {
+        if timeout == AGENT_TIMEOUT && proxy.is_none() {
+            return self.agent.run(request);
+        }
+        let request = self
+            .agent
+            .configure_request(request)
+            .timeout_global(Some(timeout))
+            .proxy(proxy)
+            .build();
+        self.agent.run(request)
     }
 
     fn read_body(
@@ -464,6 +475,7 @@ impl UreqTransportBuilder {
             .max_idle_connections_per_host(max_idle_per_host)
             .timeout_resolve(Some(connect_timeout))
             .timeout_connect(Some(connect_timeout))
+            .timeout_global(Some(AGENT_TIMEOUT))
             .tls_config(TlsConfig::builder().root_certs(root_certs).build())
             .build();
         let agent = ureq::Agent::with_parts(

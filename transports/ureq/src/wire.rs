@@ -102,7 +102,10 @@ fn restore_secrets(output: &mut [u8]) {
     HIDDEN.with(|hidden| {
         let mut hidden = hidden.borrow_mut();
         hidden.retain(|h| {
-            let Some(at) = memchr::memmem::find(output, &h.line) else {
+            // The line starts at one of the head's few `\r`s.
+            let Some(at) = memchr::memchr_iter(b'\r', output)
+                .find(|&at| output.get(at..at + h.line.len()) == Some(h.line.as_slice()))
+            else {
                 return true;
             };
             let start = at + h.value_at;
