@@ -3,7 +3,8 @@
 //! bundled transports decide with these rules, so they agree.
 
 use std::fmt;
-use std::net::IpAddr;
+// `core::net`: address parsing only; the core opens no socket.
+use core::net::IpAddr;
 
 use super::Secrets;
 use crate::config::redact_credentials;
