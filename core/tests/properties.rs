@@ -510,7 +510,7 @@ fn any_form() -> impl Strategy<Value = Form> {
 }
 
 /// JSON string content (without quotes) for `text`, each character of it
-/// written as `\uXXXX` where `mask` says so.
+/// written as `\u` and four hex digits where `mask` says so.
 fn json_escaped(text: &str, mask: &[bool]) -> String {
     let mut out = String::new();
     for (i, c) in text.chars().enumerate() {

@@ -285,8 +285,9 @@ fn base64_runs(secret: &[u8]) -> Vec<String> {
     runs
 }
 
-/// One round of JSON string unescaping (`\\`, `\"`, `\/`, `\n`..., `\uXXXX`
-/// with surrogate pairs); `Cow::Borrowed` when there was nothing to unescape.
+/// One round of JSON string unescaping (`\\`, `\"`, `\/`, `\n`..., and `\u`
+/// with four hex digits, surrogate pairs included); `Cow::Borrowed` when there
+/// was nothing to unescape.
 fn json_unescape(text: &str) -> Cow<'_, str> {
     if !text.contains('\\') {
         return Cow::Borrowed(text);
@@ -337,7 +338,7 @@ fn json_unescape(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// Reads `XXXX` (after `\u`), and a following `\uXXXX` low surrogate if needed.
+/// Reads the four hex digits after `\u`, and a following `\u` low surrogate if needed.
 fn read_unicode_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<char> {
     let first = read_hex4(chars)?;
     if (0xD800..0xDC00).contains(&first) {
