@@ -93,37 +93,33 @@ impl Network<'_> {
             Some("ca_cert"),
         )
     }
-
-    fn ureq(&self) -> Result<UreqTransport, Failure> {
-        let mut builder = UreqTransport::builder()
-            .platform_roots(self.global.system_roots)
-            .proxy_rules(self.rules.clone())
-            .map_err(proxy_failure)?;
-        for (path, pem) in self.ca_pems()? {
-            builder = builder
-                .add_root_certificate_pem(&pem)
-                .map_err(|e| Self::bad_cert(&path, e))?;
-        }
-        builder
-            .build()
-            .map_err(|e| Failure::usage(e.to_string(), Some("system_roots")))
-    }
-
-    fn hyper(&self) -> Result<HyperTransport, Failure> {
-        let mut builder = HyperTransport::builder()
-            .platform_roots(self.global.system_roots)
-            .proxy_rules(self.rules.clone())
-            .map_err(proxy_failure)?;
-        for (path, pem) in self.ca_pems()? {
-            builder = builder
-                .add_root_certificate_pem(&pem)
-                .map_err(|e| Self::bad_cert(&path, e))?;
-        }
-        builder
-            .build()
-            .map_err(|e| Failure::usage(e.to_string(), Some("system_roots")))
-    }
 }
+
+/// `Network::ureq` and `Network::hyper`: the two transports' builders take the
+/// same settings under the same names, with no trait in common.
+macro_rules! transport_from_network {
+    ($name:ident, $transport:ty) => {
+        impl Network<'_> {
+            fn $name(&self) -> Result<$transport, Failure> {
+                let mut builder = <$transport>::builder()
+                    .platform_roots(self.global.system_roots)
+                    .proxy_rules(self.rules.clone())
+                    .map_err(proxy_failure)?;
+                for (path, pem) in self.ca_pems()? {
+                    builder = builder
+                        .add_root_certificate_pem(&pem)
+                        .map_err(|e| Self::bad_cert(&path, e))?;
+                }
+                builder
+                    .build()
+                    .map_err(|e| Failure::usage(e.to_string(), Some("system_roots")))
+            }
+        }
+    };
+}
+
+transport_from_network!(ureq, UreqTransport);
+transport_from_network!(hyper, HyperTransport);
 
 fn proxy_failure(e: impl std::fmt::Display) -> Failure {
     Failure::usage(

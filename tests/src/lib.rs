@@ -14,7 +14,9 @@ use std::time::Duration;
 use leap0_core::transport::{
     AsyncClock, AsyncTransport, Clock, Transport, TransportErrorKind, VirtualClock,
 };
-use leap0_core::{AsyncSnapshotsClient, Call, Config, Error, RetryPolicy, SnapshotsClient};
+use leap0_core::{
+    AsyncSnapshotsClient, Call, CallOutput, Config, Error, RetryPolicy, SnapshotsClient,
+};
 use leap0_emulator::{Emulator, EmulatorConfig, FaultRule};
 use leap0_hyper::HyperTransport;
 use leap0_replay::{CassetteError, RecordOptions, Recorder, ReplayError, ReplayOptions, Replayer};
@@ -264,6 +266,21 @@ impl Via {
         match self {
             Via::Ureq => "ureq",
             Via::Hyper => "hyper",
+        }
+    }
+
+    /// Makes `call` through a fresh client of this transport, on a virtual clock.
+    pub fn call(self, config: Config, call: Call) -> Result<CallOutput, Error> {
+        match self {
+            Via::Ureq => {
+                SnapshotsClient::new(config, UreqTransport::new(), VirtualClock::new()).call(call)
+            }
+            Via::Hyper => AsyncEngine::new(AsyncSnapshotsClient::new(
+                config,
+                HyperTransport::new(),
+                VirtualClock::new(),
+            ))
+            .block_on(|client| client.call(call)),
         }
     }
 }

@@ -9,15 +9,12 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use leap0_conformance::{API_KEY, AsyncEngine, Via};
-use leap0_core::transport::VirtualClock;
+use leap0_conformance::{API_KEY, Via};
 use leap0_core::{
-    AsyncSnapshotsClient, Call, CallOutput, Config, CreateSnapshot, Error, ListSnapshots,
-    NetworkPolicy, RestoreSnapshot, ResumeSnapshot, RetryPolicy, SnapshotsClient,
+    Call, CallOutput, Config, CreateSnapshot, ListSnapshots, NetworkPolicy, RestoreSnapshot,
+    ResumeSnapshot, RetryPolicy,
 };
-use leap0_hyper::HyperTransport;
 use leap0_testkit::raw_server::{json_response, listener, serve_many};
-use leap0_ureq::UreqTransport;
 use serde_json::json;
 
 fn config(addr: SocketAddr) -> Config {
@@ -28,22 +25,6 @@ fn config(addr: SocketAddr) -> Config {
         .timeout(Duration::from_millis(300))
         .build()
         .unwrap()
-}
-
-fn call(via: Via, config: Config, call: Call) -> Result<CallOutput, Error> {
-    match via {
-        Via::Ureq => {
-            SnapshotsClient::new(config, UreqTransport::new(), VirtualClock::new()).call(call)
-        }
-        Via::Hyper => {
-            let engine = AsyncEngine::new(AsyncSnapshotsClient::new(
-                config,
-                HyperTransport::new(),
-                VirtualClock::new(),
-            ));
-            engine.block_on(|client| client.call(call))
-        }
-    }
 }
 
 /// A server answering every request with `status` and the raw `body`.
@@ -65,7 +46,7 @@ fn an_error_body_without_a_message_is_quoted_in_the_error() {
         for (body, tail) in bodies {
             let addr = answering(400, body);
             let create = Call::CreateSnapshot(CreateSnapshot::new("sb-1"));
-            let error = call(via, config(addr), create).unwrap_err();
+            let error = via.call(config(addr), create).unwrap_err();
             let message = error.to_string();
             assert!(
                 message.starts_with("Failed to create snapshot: 400 Request failed: POST /v1/sandbox/sb-1/snapshot/create")
@@ -90,7 +71,7 @@ fn a_list_answer_missing_its_lists_is_a_decode_error_naming_the_field() {
                 Call::ListSnapshots(ListSnapshots::default()),
                 Call::ListAllSnapshots(ListSnapshots::default()),
             ] {
-                let error = call(via, config(addr), list).unwrap_err();
+                let error = via.call(config(addr), list).unwrap_err();
                 assert_eq!(
                     (error.kind_name(), error.field()),
                     ("decode", Some(field)),
@@ -109,7 +90,7 @@ fn a_new_sandbox_without_a_state_is_starting() {
             Call::ResumeSnapshot(ResumeSnapshot::new("warm")),
             Call::RestoreSnapshot(RestoreSnapshot::new("warm")),
         ] {
-            let Ok(CallOutput::Sandbox(sandbox)) = call(via, config(addr), start) else {
+            let Ok(CallOutput::Sandbox(sandbox)) = via.call(config(addr), start) else {
                 panic!("{via:?}: a sandbox")
             };
             assert_eq!(sandbox.state.as_str(), "starting", "{via:?}");
@@ -142,7 +123,9 @@ fn unknown_network_policy_keys_are_refused_before_sending() {
             let policy: NetworkPolicy = serde_json::from_value(policy.clone()).unwrap();
             let mut restore = RestoreSnapshot::new("warm");
             restore.network_policy = Some(policy);
-            let error = call(via, config(addr), Call::RestoreSnapshot(restore)).unwrap_err();
+            let error = via
+                .call(config(addr), Call::RestoreSnapshot(restore))
+                .unwrap_err();
             assert!(error.is_usage(), "{via:?}: {error}");
             assert_eq!(error.field(), Some(*field), "{via:?}: {error}");
         }
@@ -159,12 +142,9 @@ fn a_timeout_is_named_a_timeout() {
     // The kernel accepts the connection; nobody ever answers.
     let (_silent, addr) = listener();
     for via in Via::ALL {
-        let error = call(
-            via,
-            config(addr),
-            Call::ListSnapshots(ListSnapshots::default()),
-        )
-        .unwrap_err();
+        let error = via
+            .call(config(addr), Call::ListSnapshots(ListSnapshots::default()))
+            .unwrap_err();
         assert_eq!(error.kind_name(), "timeout", "{via:?}: {error}");
         assert!(error.to_string().contains("timeout"), "{via:?}: {error}");
     }

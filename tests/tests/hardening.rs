@@ -11,8 +11,8 @@ use leap0_core::error::Limit;
 use leap0_core::model::SnapshotList;
 use leap0_core::transport::VirtualClock;
 use leap0_core::{
-    AsyncSnapshotsClient, Config, Deletion, Error, ListSnapshots, PaginationLimits, RetryPolicy,
-    SnapshotsClient,
+    AsyncSnapshotsClient, Call, CallOutput, Config, Deletion, Error, ListSnapshots,
+    PaginationLimits, RetryPolicy, SnapshotsClient,
 };
 use leap0_emulator::{Emulator, EmulatorConfig, Fault, FaultRule};
 use leap0_hyper::HyperTransport;
@@ -50,17 +50,9 @@ fn config(addr: SocketAddr, limits: PaginationLimits) -> Config {
 }
 
 fn list_all(via: Via, config: Config, listing: ListSnapshots) -> Result<SnapshotList, Error> {
-    match via {
-        Via::Ureq => SnapshotsClient::new(config, UreqTransport::new(), VirtualClock::new())
-            .list_all(listing),
-        Via::Hyper => {
-            let engine = AsyncEngine::new(AsyncSnapshotsClient::new(
-                config,
-                HyperTransport::new(),
-                VirtualClock::new(),
-            ));
-            engine.block_on(|client| client.list_all(listing))
-        }
+    match via.call(config, Call::ListAllSnapshots(listing))? {
+        CallOutput::List(list) => Ok(list),
+        other => panic!("a listing gave {other:?}"),
     }
 }
 

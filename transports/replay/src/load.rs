@@ -288,27 +288,18 @@ fn recorded_from_file(x: InteractionIn<'_>, kept: &[String]) -> Result<Recorded,
                 .map_err(|e| format!("request body: {e}")),
         },
     )?;
-    let answer = match (x.response, x.failure) {
-        (Some(response), None) => {
-            let body = match response.body {
-                None => Vec::new(),
-                Some(BodyIn::Json(raw)) => minify(raw.get()),
-                Some(BodyIn::Text(text)) => text.into_owned().into_bytes(),
-                Some(BodyIn::Base64(data)) => {
-                    decode_base64(&data).map_err(|e| format!("response body: {e}"))?
-                }
-            };
-            let headers = response
-                .headers
-                .0
-                .iter()
-                .map(|(name, value)| header(name, value));
-            answer(response.status, headers, body)?
-        }
-        (None, Some(failure)) => Answer::Failure(failure),
-        (Some(_), Some(_)) => return Err("has both a \"response\" and a \"failure\"".to_owned()),
-        (None, None) => return Err("has neither a \"response\" nor a \"failure\"".to_owned()),
-    };
+    let answer = one_answer(x.response, x.failure, |response| {
+        let body = match response.body {
+            None => Vec::new(),
+            Some(BodyIn::Json(raw)) => minify(raw.get()),
+            Some(BodyIn::Text(text)) => text.into_owned().into_bytes(),
+            Some(BodyIn::Base64(data)) => {
+                decode_base64(&data).map_err(|e| format!("response body: {e}"))?
+            }
+        };
+        let headers = response.headers.0.iter().map(|(n, v)| header(n, v));
+        answer(response.status, headers, body)
+    })?;
     Ok(Recorded {
         operation: x.operation,
         request,
@@ -326,25 +317,32 @@ fn recorded_from_model(x: Interaction, kept: &[String]) -> Result<Recorded, Stri
         kept,
         || stored_bytes(body.as_ref(), "request").map(|bytes| BodyForm::from_bytes(&bytes)),
     )?;
-    let answer = match (x.response, x.failure) {
-        (Some(response), None) => {
-            let body = stored_bytes(response.body.as_ref(), "response")?;
-            let headers = response
-                .headers
-                .iter()
-                .map(|(name, value)| header(name, value));
-            answer(response.status, headers, body)?
-        }
-        (None, Some(failure)) => Answer::Failure(failure),
-        (Some(_), Some(_)) => return Err("has both a \"response\" and a \"failure\"".to_owned()),
-        (None, None) => return Err("has neither a \"response\" nor a \"failure\"".to_owned()),
-    };
+    let answer = one_answer(x.response, x.failure, |response| {
+        let body = stored_bytes(response.body.as_ref(), "response")?;
+        let headers = response.headers.iter().map(|(n, v)| header(n, v));
+        answer(response.status, headers, body)
+    })?;
     Ok(Recorded {
         operation: x.operation,
         request,
         answer,
         latency_ms: x.latency_ms,
     })
+}
+
+/// An interaction's answer, which is exactly one of a response (turned into
+/// an answer by `respond`) and a transport failure.
+fn one_answer<R>(
+    response: Option<R>,
+    failure: Option<TransportError>,
+    respond: impl FnOnce(R) -> Result<Answer, String>,
+) -> Result<Answer, String> {
+    match (response, failure) {
+        (Some(response), None) => respond(response),
+        (None, Some(failure)) => Ok(Answer::Failure(failure)),
+        (Some(_), Some(_)) => Err("has both a \"response\" and a \"failure\"".to_owned()),
+        (None, None) => Err("has neither a \"response\" nor a \"failure\"".to_owned()),
+    }
 }
 
 fn stored_bytes(body: Option<&Body>, side: &str) -> Result<Vec<u8>, String> {
