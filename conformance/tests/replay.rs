@@ -1,6 +1,6 @@
 //! The scenario suite recorded through ureq and through hyper, checked in under
-//! tests/fixtures, and replayed here with no emulator: each cassette, under each
-//! kind of client, gives exactly the outcomes of the live run.
+//! conformance/fixtures, and replayed here with no emulator: each cassette,
+//! under each kind of client, gives exactly the outcomes of the live run.
 //!
 //! Re-record (after an intended wire change) with:
 //! `LEAP0_RECORD=all cargo test -p leap0-conformance --test replay`
