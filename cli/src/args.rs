@@ -278,8 +278,10 @@ pub(crate) enum Snapshots {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum SortChoice {
     /// Creation time
+    #[value(alias = "created_at")]
     CreatedAt,
     /// Template id
+    #[value(alias = "template_id")]
     TemplateId,
 }
 

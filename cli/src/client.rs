@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use leap0_clock::SystemClock;
-use leap0_core::machine::CallMachine;
-use leap0_core::transport::{AsyncClock, AsyncTransport, Clock, ProxyRules, Transport};
-use leap0_core::{AsyncSnapshotsClient, CallOutput, Config, Error, SnapshotsClient};
+use leap0_core::transport::{
+    AsyncClock, AsyncTransport, BuildTransport, Clock, ProxyRules, Transport, TransportBuilder,
+};
+use leap0_core::{AsyncSnapshotsClient, CallMachine, CallOutput, Config, Error, SnapshotsClient};
 use leap0_hyper::{HyperTransport, TokioClock};
 use leap0_replay::{Mode, RecordOptions, ReplayError, ReplayOptions, Session};
 use leap0_ureq::UreqTransport;
@@ -95,31 +96,31 @@ impl Network<'_> {
     }
 }
 
-/// `Network::ureq` and `Network::hyper`: the two transports' builders take the
-/// same settings under the same names, with no trait in common.
-macro_rules! transport_from_network {
-    ($name:ident, $transport:ty) => {
-        impl Network<'_> {
-            fn $name(&self) -> Result<$transport, Failure> {
-                let mut builder = <$transport>::builder()
-                    .platform_roots(self.global.system_roots)
-                    .proxy_rules(self.rules.clone())
-                    .map_err(proxy_failure)?;
-                for (path, pem) in self.ca_pems()? {
-                    builder = builder
-                        .add_root_certificate_pem(&pem)
-                        .map_err(|e| Self::bad_cert(&path, e))?;
-                }
-                builder
-                    .build()
-                    .map_err(|e| Failure::usage(e.to_string(), Some("system_roots")))
-            }
+impl Network<'_> {
+    /// Any transport, built with the trust roots and proxies asked for.
+    fn transport<T: BuildTransport>(&self) -> Result<T, Failure> {
+        let mut builder = TransportBuilder::<T>::new()
+            .platform_roots(self.global.system_roots)
+            .proxy_rules(self.rules.clone())
+            .map_err(proxy_failure)?;
+        for (path, pem) in self.ca_pems()? {
+            builder = builder
+                .add_root_certificate_pem(&pem)
+                .map_err(|e| Self::bad_cert(&path, e))?;
         }
-    };
-}
+        builder
+            .build()
+            .map_err(|e| Failure::usage(e.to_string(), Some("system_roots")))
+    }
 
-transport_from_network!(ureq, UreqTransport);
-transport_from_network!(hyper, HyperTransport);
+    fn ureq(&self) -> Result<UreqTransport, Failure> {
+        self.transport()
+    }
+
+    fn hyper(&self) -> Result<HyperTransport, Failure> {
+        self.transport()
+    }
+}
 
 fn proxy_failure(e: impl std::fmt::Display) -> Failure {
     Failure::usage(

@@ -8,12 +8,11 @@ use std::time::Duration;
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 use leap0_core::config::ConfigError;
-use leap0_core::machine::{CallMachine, Map, StartAndWait};
 use leap0_core::transport::{ProxyRules, Secrets};
 use leap0_core::{
-    ApiErrorKind, Call, CallOutput, Config, CreateSandbox, CreateSnapshot, DeleteSandbox,
-    DeleteSnapshot, Error, GetSandbox, ListSnapshots, NetworkPolicy, Operation, OrderBy,
-    PauseSandbox, RestoreSnapshot, ResumeSnapshot, RetryPolicy, SortBy, WaitPolicy,
+    ApiErrorKind, Call, Config, CreateSandbox, CreateSnapshot, DeleteSandbox, DeleteSnapshot,
+    Error, GetSandbox, ListSnapshots, NetworkPolicy, Operation, OrderBy, PauseIntoSnapshot,
+    RestoreSnapshot, ResumeSnapshot, RetryPolicy, SortBy, WaitPolicy,
 };
 
 use crate::args::{
@@ -48,7 +47,7 @@ pub(crate) struct Run<'a> {
 
 /// What a client command asks for.
 struct Plan<'a> {
-    work: Work,
+    call: Call,
     /// What the progress line and an interruption call it.
     label: String,
     /// Whether it starts a sandbox (an interruption leaves it running).
@@ -58,32 +57,6 @@ struct Plan<'a> {
     argument: &'a str,
     /// `--wait-timeout`, when waiting.
     wait_timeout: Option<Duration>,
-}
-
-/// The machine a plan runs.
-enum Work {
-    Call(Call),
-    /// `sandboxes create --wait`: create, then wait until running.
-    CreateSandboxAndWait(CreateSandbox),
-}
-
-impl Work {
-    fn machine(self, config: &Config) -> CallMachine {
-        match self {
-            Work::Call(call) => call.machine(config),
-            Work::CreateSandboxAndWait(input) => Box::new(Map::new(
-                StartAndWait::new(input, config),
-                CallOutput::Sandbox,
-            )),
-        }
-    }
-
-    fn operation(&self) -> Operation {
-        match self {
-            Work::Call(call) => call.operation(),
-            Work::CreateSandboxAndWait(_) => Operation::CreateSandbox,
-        }
-    }
 }
 
 impl Run<'_> {
@@ -162,8 +135,8 @@ impl Run<'_> {
         let show = !global.json && !self.logging && std::io::stderr().is_terminal();
         let watch = Watch::new(&plan.label, plan.starts, show);
         self.current.set(Arc::clone(&watch), self.secrets.clone());
-        let operation = plan.work.operation();
-        let result = client.run(plan.work.machine(&config), Arc::clone(&watch));
+        let operation = plan.call.operation();
+        let result = client.run(plan.call.machine(&config), Arc::clone(&watch));
         watch.clear();
         let finished = client.finish();
         let output = result.map_err(|e| failure(e, operation, plan.argument))?;
@@ -397,8 +370,8 @@ fn network_policy(given: Option<&str>) -> Result<Option<NetworkPolicy>, Failure>
 
 /// The call of a `snapshots` command.
 fn snapshot_plan(op: &Snapshots) -> Result<Plan<'_>, Failure> {
-    let plan = |work, label: String, subject, argument| Plan {
-        work,
+    let plan = |call, label: String, subject, argument| Plan {
+        call,
         label,
         starts: false,
         subject,
@@ -415,17 +388,17 @@ fn snapshot_plan(op: &Snapshots) -> Result<Plan<'_>, Failure> {
             input.name = name.clone();
             input.kill_sandbox_after = *kill_sandbox_after;
             plan(
-                Work::Call(Call::CreateSnapshot(input)),
+                Call::CreateSnapshot(input),
                 format!("snapshotting sandbox {}", output::shown(sandbox_id)),
                 Subject::Other,
                 sandbox_id,
             )
         }
         Snapshots::Pause { sandbox_id, name } => {
-            let mut input = PauseSandbox::new(sandbox_id.as_str());
+            let mut input = PauseIntoSnapshot::new(sandbox_id.as_str());
             input.name = name.clone();
             plan(
-                Work::Call(Call::PauseSandbox(input)),
+                Call::PauseIntoSnapshot(input),
                 format!("pausing sandbox {}", output::shown(sandbox_id)),
                 Subject::Other,
                 sandbox_id,
@@ -464,9 +437,7 @@ fn snapshot_plan(op: &Snapshots) -> Result<Plan<'_>, Failure> {
             start_plan(call, "restoring", snapshot_name, start)
         }
         Snapshots::Delete { snapshot_id } => plan(
-            Work::Call(Call::DeleteSnapshot(DeleteSnapshot::new(
-                snapshot_id.as_str(),
-            ))),
+            Call::DeleteSnapshot(DeleteSnapshot::new(snapshot_id.as_str())),
             format!("deleting snapshot {}", output::shown(snapshot_id)),
             Subject::Snapshot(snapshot_id),
             snapshot_id,
@@ -497,7 +468,7 @@ fn snapshot_plan(op: &Snapshots) -> Result<Plan<'_>, Failure> {
                 Call::ListSnapshots(listing)
             };
             plan(
-                Work::Call(call),
+                call,
                 "listing snapshots".to_owned(),
                 Subject::Listing {
                     page: *page,
@@ -513,7 +484,7 @@ fn snapshot_plan(op: &Snapshots) -> Result<Plan<'_>, Failure> {
 /// Resume and restore: they start a sandbox, and may wait for it.
 fn start_plan<'a>(call: Call, verb: &str, snapshot_name: &'a str, start: &StartArgs) -> Plan<'a> {
     Plan {
-        work: Work::Call(call),
+        call,
         label: format!("{verb} snapshot {}", output::shown(snapshot_name)),
         starts: true,
         subject: Subject::Other,
@@ -539,13 +510,13 @@ fn sandbox_plan(op: &Sandboxes) -> Result<Plan<'_>, Failure> {
             input.memory = *memory;
             input.timeout = *timeout;
             input.network_policy = network_policy(policy.as_deref())?;
-            let work = if *wait {
-                Work::CreateSandboxAndWait(input)
+            let call = if *wait {
+                Call::CreateSandboxAndWait(input)
             } else {
-                Work::Call(Call::CreateSandbox(input))
+                Call::CreateSandbox(input)
             };
             Plan {
-                work,
+                call,
                 label: format!(
                     "creating a sandbox from template {}",
                     output::shown(template)
@@ -557,7 +528,7 @@ fn sandbox_plan(op: &Sandboxes) -> Result<Plan<'_>, Failure> {
             }
         }
         Sandboxes::Get { sandbox_id } => Plan {
-            work: Work::Call(Call::GetSandbox(GetSandbox::new(sandbox_id.as_str()))),
+            call: Call::GetSandbox(GetSandbox::new(sandbox_id.as_str())),
             label: format!("reading sandbox {}", output::shown(sandbox_id)),
             starts: false,
             subject: Subject::Sandbox(sandbox_id),
@@ -568,7 +539,7 @@ fn sandbox_plan(op: &Sandboxes) -> Result<Plan<'_>, Failure> {
             sandbox_id,
             wait_timeout,
         } => Plan {
-            work: Work::Call(Call::WaitUntilRunning(GetSandbox::new(sandbox_id.as_str()))),
+            call: Call::WaitUntilRunning(GetSandbox::new(sandbox_id.as_str())),
             label: format!("waiting for sandbox {}", output::shown(sandbox_id)),
             starts: false,
             subject: Subject::Sandbox(sandbox_id),
@@ -576,7 +547,7 @@ fn sandbox_plan(op: &Sandboxes) -> Result<Plan<'_>, Failure> {
             wait_timeout: *wait_timeout,
         },
         Sandboxes::Delete { sandbox_id } => Plan {
-            work: Work::Call(Call::DeleteSandbox(DeleteSandbox::new(sandbox_id.as_str()))),
+            call: Call::DeleteSandbox(DeleteSandbox::new(sandbox_id.as_str())),
             label: format!("deleting sandbox {}", output::shown(sandbox_id)),
             starts: false,
             subject: Subject::Sandbox(sandbox_id),

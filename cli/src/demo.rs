@@ -9,7 +9,7 @@ use leap0_clock::SystemClock;
 use leap0_core::transport::Clock;
 use leap0_core::{
     Call, CallOutput, Config, CreateSandbox, CreateSnapshot, DeleteSnapshot, Error, GetSandbox,
-    ListSnapshots, PauseSandbox, ResumeSnapshot, SnapshotsClient, WaitPolicy,
+    ListSnapshots, PauseIntoSnapshot, ResumeSnapshot, SnapshotsClient, WaitPolicy,
 };
 use leap0_emulator::{Emulator, EmulatorArgs, EmulatorConfig};
 use leap0_replay::{RecordOptions, Recorder, ReplayOptions, Replayer};
@@ -193,7 +193,7 @@ fn following(done: usize, previous: &CallOutput, first_sandbox: &str) -> Option<
         ),
         2 => step(
             "pause it into the snapshot \"nightly\"",
-            Call::PauseSandbox(PauseSandbox::new(first_sandbox).name("nightly")),
+            Call::PauseIntoSnapshot(PauseIntoSnapshot::new(first_sandbox).name("nightly")),
         ),
         3 => step(
             "resume \"nightly\" and wait until running",

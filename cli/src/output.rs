@@ -72,20 +72,7 @@ pub(crate) fn json_doc(output: &CallOutput, subject: Subject<'_>) -> Value {
 /// multi-line report, whose continuation lines are indented so that no line
 /// can pose as the command's own.
 pub(crate) fn shown(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
-            out.push_str("\n  ");
-        }
-        for c in line.chars() {
-            if c.is_control() {
-                let _ = write!(out, "{}", c.escape_default());
-            } else {
-                out.push(c);
-            }
-        }
-    }
-    out
+    leap0_core::text::lines(text, "  ")
 }
 
 /// Every string in `value` with the secrets scrubbed.

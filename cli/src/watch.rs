@@ -182,12 +182,7 @@ pub(crate) fn on_interrupt(current: Current) -> Result<(), Failure> {
 
 /// A duration to the second (to the millisecond below a second), as people write it.
 pub(crate) fn human(duration: Duration) -> String {
-    let rounded = if duration < Duration::from_secs(1) {
-        Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
-    } else {
-        Duration::from_secs(duration.as_secs())
-    };
-    humantime::format_duration(rounded).to_string()
+    leap0_core::text::human_to_seconds(duration).to_string()
 }
 
 /// A machine whose progress is reported to a [`Watch`] after every step.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use leap0_core::{
     CreateSandbox, CreateSnapshot, DeleteSnapshot, GetSandbox, ListSnapshots, OrderBy,
-    PauseSandbox, RestoreSnapshot, ResumeSnapshot,
+    PauseIntoSnapshot, RestoreSnapshot, ResumeSnapshot,
 };
 use leap0_emulator::{Fault, FaultRule};
 
@@ -52,7 +52,7 @@ pub fn lifecycle() -> Scenario {
             Step::new("duplicate name", create("sb-0001", " warm ")),
             Step::new(
                 "pause",
-                Call::PauseSandbox(PauseSandbox::new("sb-0001").name("paused")),
+                Call::PauseIntoSnapshot(PauseIntoSnapshot::new("sb-0001").name("paused")),
             ),
             Step::new(
                 "status after pause",
@@ -293,7 +293,10 @@ pub fn waiting() -> Scenario {
                 "restore and wait",
                 Call::RestoreAndWait(RestoreSnapshot::new("w").timeout(60)),
             ),
-            Step::new("pause it", Call::PauseSandbox(PauseSandbox::new("sb-0002"))),
+            Step::new(
+                "pause it",
+                Call::PauseIntoSnapshot(PauseIntoSnapshot::new("sb-0002")),
+            ),
             Step::new(
                 "wait for a stopped sandbox",
                 Call::WaitUntilRunning(GetSandbox::new("sb-0002")),

@@ -54,19 +54,14 @@ enum BuildFailure {
     Other(String),
 }
 
-impl From<leap0_ureq::BuildError> for BuildFailure {
-    fn from(e: leap0_ureq::BuildError) -> Self {
+/// Both transports refuse with the core's one `BuildError` (which
+/// `leap0_ureq::BuildError` and `leap0_hyper::BuildError` name).
+impl From<leap0_core::transport::BuildError> for BuildFailure {
+    fn from(e: leap0_core::transport::BuildError) -> Self {
         match e {
-            leap0_ureq::BuildError::InvalidCertificate(m) => BuildFailure::InvalidCertificate(m),
-            e => BuildFailure::Other(e.to_string()),
-        }
-    }
-}
-
-impl From<leap0_hyper::BuildError> for BuildFailure {
-    fn from(e: leap0_hyper::BuildError) -> Self {
-        match e {
-            leap0_hyper::BuildError::InvalidCertificate(m) => BuildFailure::InvalidCertificate(m),
+            leap0_core::transport::BuildError::InvalidCertificate(m) => {
+                BuildFailure::InvalidCertificate(m)
+            }
             e => BuildFailure::Other(e.to_string()),
         }
     }

@@ -1,6 +1,8 @@
 //! The ready-made clients: [`SnapshotsClient`] (blocking) and
-//! [`AsyncSnapshotsClient`], thin layers that build a call's machine and run it
-//! through the one drive loop. Both expose the same methods, written once below.
+//! [`AsyncSnapshotsClient`], thin layers that build a call's machine with
+//! [`Call`]'s constructors and run it through the one drive loop. Both expose
+//! the same methods, written once below: one per operation, generated from the
+//! table of operations, and the composite calls.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,14 +10,10 @@ use std::time::Duration;
 use crate::call::{Call, CallOutput};
 use crate::config::Config;
 use crate::error::Error;
-use crate::machine::{
-    Machine, Map, Paginate, Retry, StartAndWait, WaitFor, run_async, run_blocking,
-};
-use crate::model::{Deletion, Sandbox, SandboxRef, SandboxState, Snapshot, SnapshotList};
-use crate::ops::{
-    CreateSandbox, CreateSnapshot, DeleteSandbox, DeleteSnapshot, GetSandbox, ListSnapshots,
-    PauseSandbox, RestoreSnapshot, ResumeSnapshot,
-};
+use crate::exchange::Exchange;
+use crate::machine::{Machine, Map, run_async, run_blocking};
+use crate::model::{Sandbox, SandboxRef, SandboxState, SnapshotList};
+use crate::ops::*;
 use crate::transport::{AsyncClock, AsyncTransport, Clock, Transport};
 
 /// Turns the [`Sandbox`] a resume or restore returns into the caller's own handle
@@ -50,85 +48,56 @@ where
     }
 }
 
-/// Defines the operation methods once, for a blocking or an async client. Each
-/// builds the machine [`Call::machine`] would build for it, typed.
-macro_rules! operations {
+/// Generates the one-exchange methods of a client from the table of
+/// operations; `$mode` is `[async; await]` or `[;]`.
+macro_rules! one_exchange_methods {
+    ($mode:tt $($module:ident: $ty:ident, $action:literal, $method:ident $template:literal -> $success:ident, fn $client:ident $(-> $handle:ident)?;)*) => {
+        $(one_exchange_method!($mode $ty, $method $template, $client $($handle)?);)*
+    };
+}
+
+/// One one-exchange method; `handle` returns the sandbox through the factory.
+macro_rules! one_exchange_method {
+    ([$($async:ident)?; $($await:tt)?] $ty:ident, $method:ident $template:literal, $client:ident) => {
+        #[doc = concat!("Runs one [`", stringify!($ty), "`] (`", stringify!($method), " ", $template, "`) with the configured retries.")]
+        pub $($async)? fn $client(&self, input: impl Into<$ty>) -> Result<<$ty as Exchange>::Output, Error> {
+            self.run(Call::single(input.into(), &self.config)) $(.$await)?
+        }
+    };
+    ([$($async:ident)?; $($await:tt)?] $ty:ident, $method:ident $template:literal, $client:ident handle) => {
+        #[doc = concat!("Runs one [`", stringify!($ty), "`] (`", stringify!($method), " ", $template, "`) with the configured retries, and returns the new sandbox through the sandbox factory.")]
+        pub $($async)? fn $client(&self, input: impl Into<$ty>) -> Result<F::Handle, Error> {
+            self.run(self.handle(Call::single(input.into(), &self.config))) $(.$await)?
+        }
+    };
+}
+
+/// Defines the composite methods once, for a blocking or an async client. Each
+/// builds its machine with the constructor [`Call::machine`] uses for it.
+macro_rules! composite_methods {
     ($($async:ident)? ; $($await:tt)?) => {
-        /// Snapshots a running sandbox without stopping it
-        /// (`POST /v1/sandbox/{id}/snapshot/create`). Accepts a sandbox id, a
-        /// [`Sandbox`], or a [`CreateSnapshot`] with a name or `kill_sandbox_after`.
-        pub $($async)? fn create(&self, input: impl Into<CreateSnapshot>) -> Result<Snapshot, Error> {
-            self.run(Retry::new(input.into(), &self.config)) $(.$await)?
-        }
-
-        /// Pauses a running sandbox into a snapshot; the sandbox is stopped
-        /// afterwards (`POST /v1/sandbox/{id}/snapshot/pause`).
-        pub $($async)? fn pause(&self, input: impl Into<PauseSandbox>) -> Result<Snapshot, Error> {
-            self.run(Retry::new(input.into(), &self.config)) $(.$await)?
-        }
-
-        /// Starts a new sandbox from a snapshot (`POST /v1/snapshot/resume`,
-        /// `timeout_min` in minutes) and returns it through the sandbox factory.
-        pub $($async)? fn resume(&self, input: impl Into<ResumeSnapshot>) -> Result<F::Handle, Error> {
-            self.run(self.handle(Retry::new(input.into(), &self.config))) $(.$await)?
-        }
-
         /// Like [`resume`](Self::resume), then polls the new sandbox until it is
         /// running (see [`WaitPolicy`](crate::WaitPolicy)).
         pub $($async)? fn resume_and_wait(&self, input: impl Into<ResumeSnapshot>) -> Result<F::Handle, Error> {
-            self.run(self.handle(StartAndWait::new(input.into(), &self.config))) $(.$await)?
-        }
-
-        /// Starts a new sandbox from a snapshot (`POST /v1/snapshot/restore`,
-        /// `timeout` in seconds) and returns it through the sandbox factory.
-        pub $($async)? fn restore(&self, input: impl Into<RestoreSnapshot>) -> Result<F::Handle, Error> {
-            self.run(self.handle(Retry::new(input.into(), &self.config))) $(.$await)?
+            self.run(self.handle(Call::start_and_wait(input.into(), &self.config))) $(.$await)?
         }
 
         /// Like [`restore`](Self::restore), then polls the new sandbox until it is
         /// running.
         pub $($async)? fn restore_and_wait(&self, input: impl Into<RestoreSnapshot>) -> Result<F::Handle, Error> {
-            self.run(self.handle(StartAndWait::new(input.into(), &self.config))) $(.$await)?
-        }
-
-        /// Deletes a snapshot (`DELETE /v1/snapshot/{id}`). Accepts an id or a
-        /// [`Snapshot`]. A retry after an attempt that may have deleted it, and
-        /// that then finds it gone, gives [`Deletion::AlreadyDeleted`].
-        pub $($async)? fn delete(&self, input: impl Into<DeleteSnapshot>) -> Result<Deletion, Error> {
-            self.run(Retry::new(input.into(), &self.config)) $(.$await)?
-        }
-
-        /// Lists one page of snapshots (`GET /v1/snapshots`).
-        pub $($async)? fn list(&self, listing: ListSnapshots) -> Result<SnapshotList, Error> {
-            self.run(Retry::new(listing, &self.config)) $(.$await)?
+            self.run(self.handle(Call::start_and_wait(input.into(), &self.config))) $(.$await)?
         }
 
         /// Lists every snapshot from `listing`'s page on, fetching page after page
         /// until `total_items` are collected, within the configured
         /// [`PaginationLimits`](crate::PaginationLimits).
         pub $($async)? fn list_all(&self, listing: ListSnapshots) -> Result<SnapshotList, Error> {
-            self.run(Paginate::new(listing, &self.config)) $(.$await)?
-        }
-
-        /// A sandbox's current status (`GET /v1/sandbox/{id}/`).
-        pub $($async)? fn sandbox(&self, sandbox: impl SandboxRef) -> Result<Sandbox, Error> {
-            self.run(Retry::new(GetSandbox::new(sandbox), &self.config)) $(.$await)?
+            self.run(Call::list_all(listing, &self.config)) $(.$await)?
         }
 
         /// Polls a sandbox until it is in `state`, fails, or the wait times out.
         pub $($async)? fn wait_for(&self, sandbox: impl SandboxRef, state: SandboxState) -> Result<Sandbox, Error> {
-            self.run(WaitFor::new(sandbox, state, &self.config)) $(.$await)?
-        }
-
-        /// Starts a sandbox from a template (`POST /v1/sandbox/`), for workflows
-        /// that need one to snapshot.
-        pub $($async)? fn create_sandbox(&self, input: CreateSandbox) -> Result<Sandbox, Error> {
-            self.run(Retry::new(input, &self.config)) $(.$await)?
-        }
-
-        /// Deletes a sandbox (`DELETE /v1/sandbox/{id}/`), terminating it if it runs.
-        pub $($async)? fn delete_sandbox(&self, sandbox: impl Into<DeleteSandbox>) -> Result<Deletion, Error> {
-            self.run(Retry::new(sandbox.into(), &self.config)) $(.$await)?
+            self.run(Call::wait_for(sandbox, state, &self.config)) $(.$await)?
         }
 
         /// Runs a [`Call`] given as data: its [`Call::machine`]. The sandbox
@@ -250,7 +219,8 @@ pub struct SnapshotsClient<T, C, F = PlainSandbox> {
 client_common!(SnapshotsClient);
 
 impl<T: Transport, C: Clock, F: SandboxFactory> SnapshotsClient<T, C, F> {
-    operations!(;);
+    crate::operation::for_each_operation!(one_exchange_methods [;]);
+    composite_methods!(;);
 
     /// Runs any [`Machine`] to completion on this client's transport and clock.
     pub fn run<M: Machine>(&self, machine: M) -> Result<M::Output, Error> {
@@ -273,7 +243,8 @@ pub struct AsyncSnapshotsClient<T, C, F = PlainSandbox> {
 client_common!(AsyncSnapshotsClient);
 
 impl<T: AsyncTransport, C: AsyncClock, F: SandboxFactory> AsyncSnapshotsClient<T, C, F> {
-    operations!(async; await);
+    crate::operation::for_each_operation!(one_exchange_methods [async; await]);
+    composite_methods!(async; await);
 
     /// Runs any [`Machine`] to completion on this client's transport and clock.
     pub async fn run<M: Machine>(&self, machine: M) -> Result<M::Output, Error> {

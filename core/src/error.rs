@@ -19,137 +19,11 @@ use http::{Method, StatusCode};
 
 use crate::config::ConfigError;
 use crate::model::SandboxState;
+pub use crate::operation::Operation;
+pub use crate::retry_table::ApiErrorKind;
+use crate::retry_table::{Meaning, RetryFor};
+use crate::text::{Escaped, human};
 use crate::transport::TransportError;
-
-/// Which operation an error belongs to; its [`Display`](fmt::Display) is the verb
-/// phrase used in messages ("create snapshot").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Operation {
-    /// `POST /v1/sandbox/{sandbox_id}/snapshot/create`
-    CreateSnapshot,
-    /// `POST /v1/sandbox/{sandbox_id}/snapshot/pause`
-    PauseSandbox,
-    /// `POST /v1/snapshot/resume`
-    ResumeSnapshot,
-    /// `POST /v1/snapshot/restore`
-    RestoreSnapshot,
-    /// `DELETE /v1/snapshot/{snapshot_id}`
-    DeleteSnapshot,
-    /// `GET /v1/snapshots`
-    ListSnapshots,
-    /// `GET /v1/sandbox/{sandbox_id}/`
-    GetSandbox,
-    /// `POST /v1/sandbox/`
-    CreateSandbox,
-    /// `DELETE /v1/sandbox/{sandbox_id}/`
-    DeleteSandbox,
-}
-
-impl Operation {
-    /// Every operation, in route-table order.
-    pub const ALL: [Operation; 9] = [
-        Operation::CreateSnapshot,
-        Operation::PauseSandbox,
-        Operation::ResumeSnapshot,
-        Operation::RestoreSnapshot,
-        Operation::DeleteSnapshot,
-        Operation::ListSnapshots,
-        Operation::GetSandbox,
-        Operation::CreateSandbox,
-        Operation::DeleteSandbox,
-    ];
-
-    /// The verb phrase used in messages, e.g. `"create snapshot"`.
-    pub fn action(self) -> &'static str {
-        match self {
-            Operation::CreateSnapshot => "create snapshot",
-            Operation::PauseSandbox => "pause sandbox",
-            Operation::ResumeSnapshot => "resume snapshot",
-            Operation::RestoreSnapshot => "restore snapshot",
-            Operation::DeleteSnapshot => "delete snapshot",
-            Operation::ListSnapshots => "list snapshots",
-            Operation::GetSandbox => "get sandbox",
-            Operation::CreateSandbox => "create sandbox",
-            Operation::DeleteSandbox => "delete sandbox",
-        }
-    }
-
-    /// A stable snake_case name, as used in cassettes and logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Operation::CreateSnapshot => "create_snapshot",
-            Operation::PauseSandbox => "pause_sandbox",
-            Operation::ResumeSnapshot => "resume_snapshot",
-            Operation::RestoreSnapshot => "restore_snapshot",
-            Operation::DeleteSnapshot => "delete_snapshot",
-            Operation::ListSnapshots => "list_snapshots",
-            Operation::GetSandbox => "get_sandbox",
-            Operation::CreateSandbox => "create_sandbox",
-            Operation::DeleteSandbox => "delete_sandbox",
-        }
-    }
-}
-
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.action())
-    }
-}
-
-/// The class of an API error, from its status code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ApiErrorKind {
-    /// 400: the request was rejected; see the field errors.
-    BadRequest,
-    /// 401: missing or wrong API key.
-    Unauthorized,
-    /// 403: the key may not do this.
-    PermissionDenied,
-    /// 404: no such sandbox, snapshot or route.
-    NotFound,
-    /// 409: name taken, snapshot in use, sandbox not running.
-    Conflict,
-    /// 429: slow down (see `retry_after`).
-    RateLimited,
-    /// 5xx: the server failed (503: no capacity).
-    Server,
-    /// Any status other than the one the operation expects, e.g. 200 for a 201.
-    UnexpectedStatus,
-}
-
-impl ApiErrorKind {
-    /// The kind for a status that is not the expected success status.
-    pub fn from_status(status: StatusCode) -> ApiErrorKind {
-        match status.as_u16() {
-            400 => ApiErrorKind::BadRequest,
-            401 => ApiErrorKind::Unauthorized,
-            403 => ApiErrorKind::PermissionDenied,
-            404 => ApiErrorKind::NotFound,
-            409 => ApiErrorKind::Conflict,
-            429 => ApiErrorKind::RateLimited,
-            500..=599 => ApiErrorKind::Server,
-            _ => ApiErrorKind::UnexpectedStatus,
-        }
-    }
-
-    /// A stable snake_case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            ApiErrorKind::BadRequest => "bad_request",
-            ApiErrorKind::Unauthorized => "unauthorized",
-            ApiErrorKind::PermissionDenied => "permission_denied",
-            ApiErrorKind::NotFound => "not_found",
-            ApiErrorKind::Conflict => "conflict",
-            ApiErrorKind::RateLimited => "rate_limited",
-            ApiErrorKind::Server => "server",
-            ApiErrorKind::UnexpectedStatus => "unexpected_status",
-        }
-    }
-}
 
 /// One entry of a 400 body's `errors` list.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -184,8 +58,25 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// The server's request id (`x-request-id`), for support tickets.
     pub request_id: Option<String>,
-    /// Whether the retry rules would retry this for this operation.
-    pub retryable: bool,
+}
+
+impl ApiError {
+    /// Whether the retry rules retry this answer for this operation (see the
+    /// [retry table](crate::Error::is_retryable)).
+    pub fn is_retryable(&self) -> bool {
+        self.retry_for().allows(self.operation.route().idempotent())
+    }
+
+    /// Which calls the retry table lets retry this status.
+    fn retry_for(&self) -> RetryFor {
+        Meaning::of_status(self.status).retry
+    }
+
+    /// Whether the server may have acted on the request (everything but 429
+    /// and 503, which say it did not).
+    pub fn may_have_acted(&self) -> bool {
+        Meaning::of_status(self.status).may_have_acted
+    }
 }
 
 impl FieldError {
@@ -298,8 +189,6 @@ pub enum Error {
         method: Method,
         /// The request's path.
         path: String,
-        /// Whether the retry rules would retry this for this operation.
-        retryable: bool,
         /// What the transport reported. Its typed cause, if it attached one, is
         /// this error's [`source`](StdError::source).
         source: TransportError,
@@ -389,12 +278,28 @@ impl Error {
         }
     }
 
-    /// Whether the retry rules consider this failure worth another attempt.
+    /// Whether the retry rules consider this failure worth another attempt:
+    /// the one retry table (429 and 503 for any call; 502, 504 and failures
+    /// after sending for GET and DELETE; failures before sending for any call)
+    /// read with the operation's idempotency.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Api(api) => api.retryable,
-            Error::Transport { retryable, .. } => *retryable,
+            Error::Api(api) => api.is_retryable(),
+            Error::Transport {
+                operation, source, ..
+            } => Meaning::of_transport(source.kind, source.may_have_been_sent)
+                .retry
+                .allows(operation.route().idempotent()),
             _ => false,
+        }
+    }
+
+    /// Whether the server may have acted on the request that failed so: 429
+    /// and 503 say it did not, and neither did a request that never left.
+    pub fn may_have_acted(&self) -> bool {
+        match self {
+            Error::Api(api) => api.may_have_acted(),
+            other => other.may_have_reached_server(),
         }
     }
 
@@ -594,14 +499,12 @@ impl fmt::Debug for Error {
                 operation,
                 method,
                 path,
-                retryable,
                 source,
             } => f
                 .debug_struct("Transport")
                 .field("operation", operation)
                 .field("method", method)
                 .field("path", path)
-                .field("retryable", retryable)
                 .field("source", source)
                 .finish(),
             Error::Decode(e) => f.debug_tuple("Decode").field(e).finish(),
@@ -677,48 +580,5 @@ impl From<ApiError> for Error {
 impl From<DecodeError> for Error {
     fn from(e: DecodeError) -> Self {
         Error::Decode(Box::new(e))
-    }
-}
-
-/// A duration for people: `4m 59s 700ms`, to the millisecond.
-pub(crate) fn human(duration: Duration) -> humantime::FormattedDuration {
-    let millis = Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
-    humantime::format_duration(millis)
-}
-
-/// Text from outside (the server, a cassette) with control characters escaped,
-/// so that it cannot steer a terminal.
-pub(crate) struct Escaped<'a>(pub(crate) &'a str);
-
-impl fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
-            if c.is_control() {
-                write!(f, "{}", c.escape_default())?;
-            } else {
-                fmt::Write::write_char(f, c)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn control_characters_from_outside_are_escaped() {
-        let shown = Escaped("red \u{1b}[31m\nline\u{7}").to_string();
-        assert_eq!(shown, "red \\u{1b}[31m\\nline\\u{7}");
-        assert!(!shown.chars().any(char::is_control));
-    }
-
-    #[test]
-    fn durations_read_as_people_write_them() {
-        assert_eq!(
-            human(Duration::from_nanos(299_700_780_832)).to_string(),
-            "4m 59s 700ms"
-        );
     }
 }

@@ -14,10 +14,11 @@ use http::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::error::{ApiError, ApiErrorKind, DecodeError, Error, FieldError, Operation};
-use crate::machine::retry;
+use crate::error::{ApiError, DecodeError, Error, FieldError};
 use crate::model::FieldProblem;
-use crate::route::Route;
+use crate::operation::{Operation, Route};
+use crate::retry_table::ApiErrorKind;
+use crate::text::excerpt_bytes;
 use crate::transport::{Request, TransportError};
 
 /// How much of a body error messages quote, in characters.
@@ -84,11 +85,6 @@ pub trait Exchange {
         Self::OPERATION.route()
     }
 
-    /// Whether sending this twice is harmless (GET, DELETE); decides retries.
-    fn idempotent(&self) -> bool {
-        self.route().idempotent()
-    }
-
     /// Checks the inputs and builds the request. Nothing is sent if this fails.
     fn request(&self, config: &Config) -> Result<Request, Error> {
         let invalid = |p: FieldProblem| Error::Validation {
@@ -134,7 +130,6 @@ pub trait Exchange {
         Err(status_error(
             Self::OPERATION,
             self.error_path(),
-            self.idempotent(),
             status,
             response.headers(),
             body,
@@ -148,7 +143,6 @@ pub trait Exchange {
             operation: Self::OPERATION,
             method: self.route().method.clone(),
             path: self.error_path(),
-            retryable: retry::transport_failure_is_retryable(&source, self.idempotent()),
             source,
         }
     }
@@ -188,6 +182,11 @@ fn build_request(
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             bytes
         }
+        // A POST without a body still says so, as the API expects.
+        None if *method == Method::POST => {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+            Vec::new()
+        }
         None => Vec::new(),
     };
     let mut request = http::Request::new(body);
@@ -201,7 +200,6 @@ fn build_request(
 fn status_error(
     operation: Operation,
     path: String,
-    idempotent: bool,
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
@@ -217,7 +215,6 @@ fn status_error(
         field_errors,
         retry_after: retry_after(headers),
         request_id: header_text(headers, "x-request-id"),
-        retryable: retry::status_is_retryable(status, idempotent),
     }
 }
 
@@ -272,13 +269,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// The start of a body, lossily decoded, for error messages.
 pub(crate) fn excerpt(body: &[u8]) -> String {
-    let head = &body[..body.len().min(EXCERPT_CHARS * 4)];
-    let text = String::from_utf8_lossy(head);
-    match text.char_indices().nth(EXCERPT_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None if head.len() < body.len() => format!("{text}…"),
-        None => text.into_owned(),
-    }
+    excerpt_bytes(body, EXCERPT_CHARS)
 }
 
 /// Serializes a request body (our own types cannot fail to serialize; if one

@@ -49,7 +49,7 @@
 //! ## Two layers
 //!
 //! **Layer A, one exchange.** Each API call is a value implementing [`Exchange`]:
-//! [`CreateSnapshot`], [`PauseSandbox`], [`ResumeSnapshot`], [`RestoreSnapshot`],
+//! [`CreateSnapshot`], [`PauseIntoSnapshot`], [`ResumeSnapshot`], [`RestoreSnapshot`],
 //! [`DeleteSnapshot`], [`ListSnapshots`], [`GetSandbox`], [`CreateSandbox`],
 //! [`DeleteSandbox`]. `request(&config)` checks the inputs and builds an
 //! `http::Request`; `parse(response)` turns the answer into a typed value or an
@@ -161,15 +161,18 @@ pub mod error;
 mod exchange;
 pub mod machine;
 pub mod model;
+mod operation;
 mod ops;
+pub mod retry_table;
 pub mod route;
+pub mod text;
 mod time;
 pub mod transport;
 mod validate;
 
 pub use http;
 
-pub use call::{Call, CallOutput};
+pub use call::{Call, CallMachine, CallOutput, IntoCallOutput};
 pub use client::{AsyncSnapshotsClient, PlainSandbox, SandboxFactory, SnapshotsClient};
 pub use config::{Config, PaginationLimits, RetryPolicy, WaitPolicy};
 pub use error::{ApiErrorKind, Error, Operation};
@@ -177,8 +180,5 @@ pub use exchange::Exchange;
 pub use model::{
     Deletion, NetworkMode, NetworkPolicy, Sandbox, SandboxState, Snapshot, TransformRule,
 };
-pub use ops::{
-    CreateSandbox, CreateSnapshot, DeleteSandbox, DeleteSnapshot, GetSandbox, ListSnapshots,
-    OrderBy, PauseSandbox, RestoreSnapshot, ResumeSnapshot, SortBy,
-};
+pub use ops::*;
 pub use time::Timestamp;

@@ -1,7 +1,7 @@
 //! The route table: each operation's method, path template and success status,
-//! written once. The core builds paths from it, the replay crate recognises
-//! recorded requests with it, and the emulator's tests check their router
-//! against it.
+//! declared once in the table of operations (`operation.rs`). The core builds
+//! paths from it, the replay crate recognises recorded requests with it, and
+//! the emulator's tests check their router against it.
 //!
 //! ```
 //! use leap0_core::{Operation, route};
@@ -18,127 +18,16 @@
 //! # Ok::<(), leap0_core::model::FieldProblem>(())
 //! ```
 
-use http::{Method, StatusCode};
 use percent_encoding::percent_decode_str;
 
-use crate::error::Operation;
 use crate::model::FieldProblem;
+pub use crate::operation::{ROUTES, Route};
 use crate::validate;
-
-/// One route of the API.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct Route {
-    /// The operation it serves.
-    pub operation: Operation,
-    /// The HTTP method.
-    pub method: Method,
-    /// The path below the base URL, with parameters as `{name}`. A trailing `/`
-    /// is part of the route as the API spells it; matching accepts either.
-    pub template: &'static str,
-    /// The only status that means success.
-    pub success: StatusCode,
-}
-
-/// Every route, in [`Operation::ALL`] order.
-pub static ROUTES: [Route; 9] = [
-    route(
-        Operation::CreateSnapshot,
-        Method::POST,
-        "/v1/sandbox/{sandbox_id}/snapshot/create",
-        StatusCode::CREATED,
-    ),
-    route(
-        Operation::PauseSandbox,
-        Method::POST,
-        "/v1/sandbox/{sandbox_id}/snapshot/pause",
-        StatusCode::CREATED,
-    ),
-    route(
-        Operation::ResumeSnapshot,
-        Method::POST,
-        "/v1/snapshot/resume",
-        StatusCode::CREATED,
-    ),
-    route(
-        Operation::RestoreSnapshot,
-        Method::POST,
-        "/v1/snapshot/restore",
-        StatusCode::CREATED,
-    ),
-    route(
-        Operation::DeleteSnapshot,
-        Method::DELETE,
-        "/v1/snapshot/{snapshot_id}",
-        StatusCode::NO_CONTENT,
-    ),
-    route(
-        Operation::ListSnapshots,
-        Method::GET,
-        "/v1/snapshots",
-        StatusCode::OK,
-    ),
-    route(
-        Operation::GetSandbox,
-        Method::GET,
-        "/v1/sandbox/{sandbox_id}/",
-        StatusCode::OK,
-    ),
-    route(
-        Operation::CreateSandbox,
-        Method::POST,
-        "/v1/sandbox/",
-        StatusCode::CREATED,
-    ),
-    route(
-        Operation::DeleteSandbox,
-        Method::DELETE,
-        "/v1/sandbox/{sandbox_id}/",
-        StatusCode::NO_CONTENT,
-    ),
-];
-
-const fn route(
-    operation: Operation,
-    method: Method,
-    template: &'static str,
-    success: StatusCode,
-) -> Route {
-    Route {
-        operation,
-        method,
-        template,
-        success,
-    }
-}
-
-impl Operation {
-    /// This operation's route.
-    pub fn route(self) -> &'static Route {
-        let index = match self {
-            Operation::CreateSnapshot => 0,
-            Operation::PauseSandbox => 1,
-            Operation::ResumeSnapshot => 2,
-            Operation::RestoreSnapshot => 3,
-            Operation::DeleteSnapshot => 4,
-            Operation::ListSnapshots => 5,
-            Operation::GetSandbox => 6,
-            Operation::CreateSandbox => 7,
-            Operation::DeleteSandbox => 8,
-        };
-        &ROUTES[index]
-    }
-}
 
 impl Route {
     /// The names of the path parameters, in order.
     pub fn params(&self) -> impl Iterator<Item = &'static str> + use<> {
         segments(self.template).filter_map(param_name)
-    }
-
-    /// Whether sending the request twice is harmless (GET, DELETE): decides retries.
-    pub fn idempotent(&self) -> bool {
-        self.method == Method::GET || self.method == Method::DELETE
     }
 
     /// The percent-encoded path for these parameter values (in [`params`](Self::params)
@@ -227,14 +116,7 @@ fn param_name(segment: &str) -> Option<&str> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn the_table_is_in_operation_order() {
-        for (i, op) in Operation::ALL.iter().enumerate() {
-            assert_eq!(ROUTES[i].operation, *op);
-            assert_eq!(op.route().operation, *op);
-        }
-    }
+    use crate::operation::Operation;
 
     #[test]
     fn every_built_path_is_found_again() {

@@ -5,7 +5,7 @@
 
 use leap0_core::{
     ApiErrorKind, Config, CreateSnapshot, DeleteSnapshot, Error, Exchange, ListSnapshots,
-    PauseSandbox, RestoreSnapshot, ResumeSnapshot,
+    PauseIntoSnapshot, RestoreSnapshot, ResumeSnapshot,
 };
 use serde_json::{Map, Value, json};
 
@@ -26,7 +26,7 @@ fn check_scenario(scenario: &Value) {
             recorded,
             scenario,
         ),
-        "snapshots.pause" => check::<PauseSandbox>(
+        "snapshots.pause" => check::<PauseIntoSnapshot>(
             name,
             &config,
             with_id(call, "sandbox_id"),
@@ -172,7 +172,7 @@ where
             };
             assert_eq!(api.kind, kind, "{name}");
             assert_eq!(api.status.as_u16() as u64, outcome["status_code"], "{name}");
-            assert_eq!(api.retryable, outcome["retryable"], "{name}");
+            assert_eq!(api.is_retryable(), outcome["retryable"], "{name}");
             // Official: "404 Failed to create snapshot: Request failed: ...: detail";
             // ours puts the status after the operation, as the contract shows.
             let official = outcome["str"].as_str().unwrap();

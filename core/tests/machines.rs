@@ -9,8 +9,8 @@ use std::time::Duration;
 use leap0_core::machine::{Action, Machine, Retry};
 use leap0_core::transport::{Clock, Request, Response, Transport, TransportError, VirtualClock};
 use leap0_core::{
-    AsyncSnapshotsClient, Config, CreateSnapshot, Error, ListSnapshots, PauseSandbox, RetryPolicy,
-    SandboxState, SnapshotsClient, Timestamp, WaitPolicy, http,
+    AsyncSnapshotsClient, Config, CreateSnapshot, Error, ListSnapshots, PauseIntoSnapshot,
+    RetryPolicy, SandboxState, SnapshotsClient, Timestamp, WaitPolicy, http,
 };
 use serde_json::json;
 
@@ -490,7 +490,7 @@ fn validation_errors_send_nothing() {
             "name",
         ),
         (
-            client.pause(PauseSandbox::new("..")).unwrap_err(),
+            client.pause(PauseIntoSnapshot::new("..")).unwrap_err(),
             "sandbox_id",
         ),
         (

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use leap0_core::{
-    Config, CreateSnapshot, DeleteSnapshot, Error, Exchange, GetSandbox, PauseSandbox,
+    Config, CreateSnapshot, DeleteSnapshot, Error, Exchange, GetSandbox, PauseIntoSnapshot,
 };
 use percent_encoding::percent_decode_str;
 use proptest::prelude::*;
@@ -26,7 +26,11 @@ fn built_paths(id: &str) -> Vec<(http::Uri, usize, usize)> {
             6,
         ),
         (
-            PauseSandbox::new(id).request(&c).unwrap().uri().clone(),
+            PauseIntoSnapshot::new(id)
+                .request(&c)
+                .unwrap()
+                .uri()
+                .clone(),
             3,
             6,
         ),

@@ -15,7 +15,7 @@ use leap0_core::model::{ServerTime, SnapshotList};
 use leap0_core::transport::{Response, Secrets};
 use leap0_core::{
     Call, Config, CreateSandbox, CreateSnapshot, DeleteSandbox, DeleteSnapshot, Error, Exchange,
-    GetSandbox, ListSnapshots, NetworkMode, NetworkPolicy, PauseSandbox, RestoreSnapshot,
+    GetSandbox, ListSnapshots, NetworkMode, NetworkPolicy, PauseIntoSnapshot, RestoreSnapshot,
     ResumeSnapshot, Sandbox, SandboxState, Snapshot, Timestamp, TransformRule,
 };
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
@@ -214,7 +214,7 @@ fn check_parsed<T, E: Exchange<Output = T>>(
 fn check_machines(answer: &Response) -> Result<(), TestCaseError> {
     let calls = [
         Call::CreateSnapshot(CreateSnapshot::new("sb-1").name("warm")),
-        Call::PauseSandbox(PauseSandbox::new("sb-1")),
+        Call::PauseIntoSnapshot(PauseIntoSnapshot::new("sb-1")),
         Call::ResumeSnapshot(ResumeSnapshot::new("warm")),
         Call::ResumeAndWait(ResumeSnapshot::new("warm")),
         Call::RestoreSnapshot(RestoreSnapshot::new("warm")),
@@ -607,7 +607,7 @@ proptest! {
     ) {
         let answer = response(status, &headers, body);
         check_parsed(&CreateSnapshot::new("sb-1"), &answer)?;
-        check_parsed(&PauseSandbox::new("sb-1"), &answer)?;
+        check_parsed(&PauseIntoSnapshot::new("sb-1"), &answer)?;
         check_parsed(&ResumeSnapshot::new("warm"), &answer)?;
         check_parsed(&RestoreSnapshot::new("warm"), &answer)?;
         check_parsed(&DeleteSnapshot::new("snap-1"), &answer)?;
@@ -628,7 +628,7 @@ proptest! {
         let spec = &specs[0];
         let decoded = CreateSnapshot::new("sb-1").parse(ok_answer(201, &spec.body)).unwrap();
         check_snapshot(&decoded, spec)?;
-        let again = PauseSandbox::new("sb-1").parse(ok_answer(201, &decoded)).unwrap();
+        let again = PauseIntoSnapshot::new("sb-1").parse(ok_answer(201, &decoded)).unwrap();
         prop_assert_eq!(&again, &decoded);
 
         let page = json!({

@@ -29,7 +29,8 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::time::Duration;
 
 use leap0_clock::SystemClock;
-use leap0_core::machine::{Action, Attempt, CallMachine};
+use leap0_core::CallMachine;
+use leap0_core::machine::{Action, Attempt};
 use leap0_core::transport::{DEFAULT_MAX_BODY_BYTES, Response, TransportError, TransportErrorKind};
 use leap0_core::{Call, CallOutput, Config, Error, Timestamp};
 use mio::net::TcpStream;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use leap0_core::{
-    Config, CreateSandbox, CreateSnapshot, Deletion, Error, ListSnapshots, PauseSandbox,
+    Config, CreateSandbox, CreateSnapshot, Deletion, Error, ListSnapshots, PauseIntoSnapshot,
     ResumeSnapshot, Sandbox, SandboxState, Snapshot, WaitPolicy,
 };
 
@@ -61,7 +61,7 @@ pub fn run(config: Config, mut say: impl FnMut(&str)) -> Result<Lifecycle, Error
         snapshot.name, snapshot.id, sandbox.id, snapshot.memory_mib
     ));
 
-    let paused = snapshots.pause(PauseSandbox::new(&sandbox).name("paused"))?;
+    let paused = snapshots.pause(PauseIntoSnapshot::new(&sandbox).name("paused"))?;
     let state_after_pause = snapshots.sandbox(&sandbox)?.state;
     say(&format!(
         "paused {} into snapshot {} ({}); the sandbox is now {state_after_pause}",

@@ -30,8 +30,8 @@ use std::time::Duration;
 use leap0_clock::SystemClock;
 use leap0_core::config::ConfigError;
 use leap0_core::{
-    Call, CallOutput, Config, CreateSnapshot, DeleteSnapshot, Error, ListSnapshots, PauseSandbox,
-    ResumeSnapshot, RetryPolicy, SnapshotsClient, WaitPolicy,
+    Call, CallOutput, Config, CreateSnapshot, DeleteSnapshot, Error, ListSnapshots,
+    PauseIntoSnapshot, ResumeSnapshot, RetryPolicy, SnapshotsClient, WaitPolicy,
 };
 use leap0_emulator::{Emulator, EmulatorConfig, Fault, FaultRule};
 use leap0_ureq::UreqTransport;
@@ -121,8 +121,8 @@ impl Workload {
             calls.push(Call::CreateSnapshot(
                 CreateSnapshot::new(create_target(i)).name(format!("cs-{i:03}")),
             ));
-            calls.push(Call::PauseSandbox(
-                PauseSandbox::new(pause_target(i)).name(format!("ps-{i:03}")),
+            calls.push(Call::PauseIntoSnapshot(
+                PauseIntoSnapshot::new(pause_target(i)).name(format!("ps-{i:03}")),
             ));
             calls.push(Call::ResumeAndWait(
                 ResumeSnapshot::new(resume_name(i)).timeout_min(30),
@@ -365,7 +365,7 @@ fn outcome(call: &Call, result: &Result<CallOutput, Error>, assigned: &mut Assig
         .unwrap_or_else(|e| Value::String(format!("not serializable: {e}")));
     let creates = matches!(
         call,
-        Call::CreateSnapshot(_) | Call::PauseSandbox(_) | Call::ResumeAndWait(_)
+        Call::CreateSnapshot(_) | Call::PauseIntoSnapshot(_) | Call::ResumeAndWait(_)
     );
     if creates && let Value::Object(object) = &mut value {
         if let Some(id) = object.insert("id".to_owned(), json!(ASSIGNED)) {

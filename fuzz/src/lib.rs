@@ -15,7 +15,7 @@ use leap0_core::machine::{Action, Machine};
 use leap0_core::transport::{Request, Response};
 use leap0_core::{
     Call, Config, CreateSandbox, CreateSnapshot, DeleteSandbox, DeleteSnapshot, Error, Exchange,
-    GetSandbox, ListSnapshots, PauseSandbox, RestoreSnapshot, ResumeSnapshot, Timestamp,
+    GetSandbox, ListSnapshots, PauseIntoSnapshot, RestoreSnapshot, ResumeSnapshot, Timestamp,
 };
 use serde_json::{Map, Value, json};
 
@@ -203,7 +203,7 @@ pub fn check_parse<E: Exchange>(op: &E, answer: &Response) {
 /// Every operation's parser on `answer`.
 pub fn check_all_parsers(answer: &Response) {
     check_parse(&CreateSnapshot::new("sb-1"), answer);
-    check_parse(&PauseSandbox::new("sb-1"), answer);
+    check_parse(&PauseIntoSnapshot::new("sb-1"), answer);
     check_parse(&ResumeSnapshot::new("warm"), answer);
     check_parse(&RestoreSnapshot::new("warm"), answer);
     check_parse(&DeleteSnapshot::new("snap-1"), answer);
@@ -219,7 +219,7 @@ pub fn check_all_parsers(answer: &Response) {
 pub fn check_all_machines(answer: &Response) {
     let calls = [
         Call::CreateSnapshot(CreateSnapshot::new("sb-1").name("warm")),
-        Call::PauseSandbox(PauseSandbox::new("sb-1")),
+        Call::PauseIntoSnapshot(PauseIntoSnapshot::new("sb-1")),
         Call::ResumeSnapshot(ResumeSnapshot::new("warm")),
         Call::ResumeAndWait(ResumeSnapshot::new("warm")),
         Call::RestoreSnapshot(RestoreSnapshot::new("warm")),

@@ -41,22 +41,22 @@
 mod and_then;
 mod drive;
 mod paginate;
-pub(crate) mod retry;
+mod retry;
 mod start;
 mod wait;
 
 use std::time::Duration;
 
-pub use crate::call::CallMachine;
 pub use and_then::{AndThen, Map};
 pub use drive::{run_async, run_blocking};
 pub use paginate::{Paged, Paginate};
-pub use retry::{Retry, status_is_retryable, transport_failure_is_retryable};
+pub use retry::Retry;
 pub use start::StartAndWait;
 pub use wait::WaitFor;
 
-use crate::error::{Error, Operation};
+use crate::error::Error;
 use crate::model::SandboxState;
+use crate::operation::Operation;
 use crate::time::Timestamp;
 use crate::transport::{Request, Response, TransportError};
 

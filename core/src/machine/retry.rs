@@ -2,39 +2,15 @@
 
 use std::time::Duration;
 
-use http::StatusCode;
-
 use super::{Action, Attempt, Machine, Outcome, misuse};
 use crate::config::{Config, RetryPolicy};
 use crate::error::Error;
 use crate::exchange::Exchange;
 use crate::time::Timestamp;
-use crate::transport::{Response, TransportError, TransportErrorKind};
+use crate::transport::{Response, TransportError};
 
-/// Whether an error status is worth retrying: 429 and 503 mean the server did not
-/// act, so any method may retry; 502 and 504 leave that open, so only idempotent
-/// requests retry. Every other status (500 included) is final.
-pub fn status_is_retryable(status: StatusCode, idempotent: bool) -> bool {
-    match status.as_u16() {
-        429 | 503 => true,
-        502 | 504 => idempotent,
-        _ => false,
-    }
-}
-
-/// Whether a transport failure is worth retrying: if the request surely never
-/// left, any method may retry; if it may have reached the server (timeout or reset
-/// after sending), only idempotent requests retry. TLS, body-too-large and invalid
-/// answers are final.
-pub fn transport_failure_is_retryable(error: &TransportError, idempotent: bool) -> bool {
-    let transient = matches!(
-        error.kind,
-        TransportErrorKind::Connect | TransportErrorKind::Timeout | TransportErrorKind::Reset
-    );
-    transient && (idempotent || !error.may_have_been_sent)
-}
-
-/// Runs one exchange, retrying classified failures after capped exponential
+/// Runs one exchange, retrying the failures the [retry table](crate::Error::is_retryable)
+/// marks retryable, after capped exponential
 /// backoff with seeded jitter. A server's `Retry-After` overrides the computed
 /// backoff; the policy's total deadline caps everything (a wait that would pass
 /// it ends the operation with [`Error::DeadlineExceeded`] at once, rather than
@@ -120,7 +96,7 @@ impl<E: Exchange> Retry<E> {
     }
 
     fn failed(&mut self, now: Timestamp, error: Error) {
-        self.earlier_may_have_acted |= may_have_acted(&error);
+        self.earlier_may_have_acted |= error.may_have_acted();
         if !error.is_retryable() || self.attempts >= self.policy().max_attempts {
             return self.finish(Err(error));
         }
@@ -201,15 +177,6 @@ impl<E: Exchange> Machine for Retry<E> {
         }
         let error = self.exchange.transport_error(error);
         self.failed(now, error);
-    }
-}
-
-/// Whether the server may have acted on the request that failed so: 429 and 503
-/// say it did not, and so does a request that never left.
-fn may_have_acted(error: &Error) -> bool {
-    match error {
-        Error::Api(api) => !matches!(api.status.as_u16(), 429 | 503),
-        other => other.may_have_reached_server(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Layer A operations, one file each: inputs, path parameters, body, decoding.
-//! Their routes are in the [route table](crate::route).
+//! Each file is named in the table of operations (`operation.rs`), which gives
+//! its route, names and client method.
 
 /// The constructor, shared builder methods and conversions of resume and restore.
 macro_rules! start_from_snapshot {
@@ -46,23 +47,52 @@ macro_rules! start_from_snapshot {
     };
 }
 
-mod create;
-mod delete;
-mod list;
-mod pause;
-mod restore;
-mod resume;
-mod sandbox;
+/// Declares each operation's module and re-exports its public items.
+macro_rules! declare_modules {
+    ($($module:ident: $ty:ident, $action:literal, $method:ident $template:literal -> $success:ident, fn $client:ident $(-> $handle:ident)?;)*) => {
+        $(
+            mod $module;
+            pub use $module::*;
+        )*
+    };
+}
 
-pub use create::CreateSnapshot;
-pub use delete::DeleteSnapshot;
-pub use list::{ListSnapshots, OrderBy, SortBy};
-pub use pause::PauseSandbox;
-pub use restore::RestoreSnapshot;
-pub use resume::ResumeSnapshot;
-pub use sandbox::{CreateSandbox, DeleteSandbox, GetSandbox};
+crate::operation::for_each_operation!(declare_modules);
 
+/// Generates [`Operation::visit`] from the table of operations.
+macro_rules! declare_visit {
+    ($($module:ident: $ty:ident, $action:literal, $method:ident $template:literal -> $success:ident, fn $client:ident $(-> $handle:ident)?;)*) => {
+        impl Operation {
+            /// Calls `visitor` with this operation's exchange type: the way to
+            /// do something with "the input type of operation X" (decode
+            /// recorded inputs, rebuild a request) without a table of your own.
+            pub fn visit<V: VisitExchange>(self, visitor: V) -> V::Output {
+                match self {
+                    $(Operation::$ty => visitor.visit::<$ty>(),)*
+                }
+            }
+        }
+    };
+}
+
+crate::operation::for_each_operation!(declare_visit);
+
+/// Something done with an operation's exchange type; see [`Operation::visit`].
+pub trait VisitExchange {
+    /// What it gives.
+    type Output;
+    /// Does it with the exchange type `E`.
+    fn visit<E>(self) -> Self::Output
+    where
+        E: Exchange + Serialize + DeserializeOwned + 'static;
+}
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::exchange::Exchange;
 use crate::model::FieldProblem;
+use crate::operation::Operation;
 
 /// A delete's answer to a 404 after an earlier attempt may have acted: the
 /// earlier attempt deleted it.

@@ -33,6 +33,7 @@
 //! `tokio::spawn(async move { client.create("sb-1").await })` compiles.
 
 mod clock;
+mod kit;
 mod proxy;
 mod secrets;
 
@@ -44,6 +45,10 @@ use std::time::Duration;
 
 pub use crate::time::Timestamp;
 pub use clock::VirtualClock;
+pub use kit::{
+    BuildError, BuildTransport, ExchangeSecrets, ParsedProxy, ProxyUrlError, TransportBuilder,
+    TransportSettings, error_chain, io_error_kind,
+};
 pub use proxy::ProxyRules;
 pub use secrets::{SecretForm, Secrets, is_sensitive_header};
 

@@ -1,13 +1,15 @@
 //! [`ProxyRules`]: which proxy a request goes through, read from the usual
 //! environment variables (through a lookup function) or given explicitly. Both
-//! bundled transports decide with these rules, so they agree.
+//! bundled transports decide with these rules, so they agree. Each proxy URL
+//! is parsed once, into a [`ParsedProxy`], when the rules are made.
 
 use std::fmt;
 // `core::net`: address parsing only; the core opens no socket.
 use core::net::IpAddr;
+use std::sync::Arc;
 
 use super::Secrets;
-use crate::config::redact_credentials;
+use super::kit::{ParsedProxy, ProxyUrlError, raw_proxy_secrets, redacted_proxy_url};
 
 /// Which proxy, if any, each request goes through.
 ///
@@ -17,6 +19,11 @@ use crate::config::redact_credentials;
 /// case), and `NO_PROXY`: a comma-separated list of hosts that go direct, where
 /// `example.com` and `.example.com` match the domain and its subdomains, an IP
 /// address or CIDR range matches addresses, and `*` matches everything.
+///
+/// Each proxy URL is parsed once, when the rules are made, into a
+/// [`ParsedProxy`] ([`parsed_proxy_for`](Self::parsed_proxy_for)); a URL that
+/// does not parse is kept, and [`check`](Self::check) says why (transport
+/// builders refuse such rules).
 ///
 /// `Debug` never shows a proxy's credentials.
 ///
@@ -37,11 +44,44 @@ use crate::config::redact_credentials;
 /// assert_eq!(via("https://10.1.2.3"), None);
 /// assert!(!format!("{rules:?}").contains("pw"));
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct ProxyRules {
-    http: Option<String>,
-    https: Option<String>,
+    http: Option<Slot>,
+    https: Option<Slot>,
     no_proxy: Vec<NoProxy>,
+    /// The credentials of every proxy URL, parsed or not.
+    secrets: Secrets,
+}
+
+/// One proxy URL of the rules, parsed once (shared when two schemes use the
+/// same URL).
+#[derive(Clone)]
+enum Slot {
+    Parsed(Arc<ParsedProxy>),
+    Invalid(Arc<str>, ProxyUrlError),
+}
+
+impl Slot {
+    fn new(url: &str) -> Self {
+        match ParsedProxy::parse(url) {
+            Ok(parsed) => Slot::Parsed(Arc::new(parsed)),
+            Err(error) => Slot::Invalid(url.into(), error),
+        }
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Slot::Parsed(parsed) => parsed.url(),
+            Slot::Invalid(url, _) => url,
+        }
+    }
+
+    fn parsed(&self) -> Option<&ParsedProxy> {
+        match self {
+            Slot::Parsed(parsed) => Some(parsed),
+            Slot::Invalid(..) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,10 +102,29 @@ impl ProxyRules {
     /// `https://user:pass@proxy:8443`).
     pub fn all(url: impl Into<String>) -> Self {
         let url = url.into();
+        Self::with_proxies(Some(url.clone()), Some(url))
+    }
+
+    /// Rules with these proxy URLs and no `NO_PROXY` entries; each distinct
+    /// URL is parsed once.
+    fn with_proxies(http: Option<String>, https: Option<String>) -> Self {
+        let http = http.as_deref().map(Slot::new);
+        let https = match (&http, https) {
+            (Some(shared), Some(url)) if shared.url() == url => Some(shared.clone()),
+            (_, url) => url.as_deref().map(Slot::new),
+        };
+        let mut secrets = Secrets::new();
+        for slot in http.iter().chain(&https) {
+            match slot {
+                Slot::Parsed(parsed) => secrets.merge(parsed.secrets()),
+                Slot::Invalid(url, _) => secrets.merge(&raw_proxy_secrets(url)),
+            }
+        }
         ProxyRules {
-            http: Some(url.clone()),
-            https: Some(url),
+            http,
+            https,
             no_proxy: Vec::new(),
+            secrets,
         }
     }
 
@@ -80,11 +139,10 @@ impl ProxyRules {
             })
         };
         let all = var(["ALL_PROXY", "all_proxy"]);
-        let rules = ProxyRules {
-            http: var(["HTTP_PROXY", "http_proxy"]).or_else(|| all.clone()),
-            https: var(["HTTPS_PROXY", "https_proxy"]).or(all),
-            no_proxy: Vec::new(),
-        };
+        let rules = Self::with_proxies(
+            var(["HTTP_PROXY", "http_proxy"]).or_else(|| all.clone()),
+            var(["HTTPS_PROXY", "https_proxy"]).or(all),
+        );
         match var(["NO_PROXY", "no_proxy"]) {
             Some(list) => rules.no_proxy(&list),
             None => rules,
@@ -119,30 +177,29 @@ impl ProxyRules {
 
     /// The proxy URLs in use (credentials included), each once.
     pub fn urls(&self) -> impl Iterator<Item = &str> {
-        let https = self
-            .https
-            .as_deref()
-            .filter(|h| Some(*h) != self.http.as_deref());
-        self.http.as_deref().into_iter().chain(https)
+        self.slots().map(Slot::url)
     }
 
-    /// The credentials in the proxy URLs (passwords, and `user:password`), to
-    /// keep out of messages.
-    pub fn secrets(&self) -> Secrets {
-        let mut secrets = Secrets::new();
-        for url in self.urls() {
-            let Some(rest) = url.split_once("://").map_or(Some(url), |(_, r)| Some(r)) else {
-                continue;
-            };
-            let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-            if let Some((userinfo, _)) = authority.rsplit_once('@') {
-                secrets.add(userinfo);
-                if let Some((_, password)) = userinfo.split_once(':') {
-                    secrets.add(password);
-                }
-            }
+    /// The parsed proxies in use, each once (those whose URL parses).
+    pub fn proxies(&self) -> impl Iterator<Item = &ParsedProxy> {
+        self.slots().filter_map(Slot::parsed)
+    }
+
+    /// Fails with the first proxy URL that does not parse.
+    pub fn check(&self) -> Result<(), ProxyUrlError> {
+        match self.slots().find_map(|slot| match slot {
+            Slot::Invalid(_, error) => Some(error.clone()),
+            Slot::Parsed(_) => None,
+        }) {
+            Some(error) => Err(error),
+            None => Ok(()),
         }
-        secrets
+    }
+
+    /// The credentials in the proxy URLs (as written, decoded, and as the
+    /// `Proxy-Authorization` header sends them), to keep out of messages.
+    pub fn secrets(&self) -> Secrets {
+        self.secrets.clone()
     }
 
     /// Whether no request would go through a proxy.
@@ -153,9 +210,27 @@ impl ProxyRules {
     /// The proxy URL a request to `uri` goes through, credentials included;
     /// `None` to go direct.
     pub fn proxy_for(&self, uri: &http::Uri) -> Option<&str> {
+        self.slot_for(uri).map(Slot::url)
+    }
+
+    /// The parsed proxy a request to `uri` goes through; `None` to go direct
+    /// (or if its URL does not parse, which [`check`](Self::check) reports).
+    pub fn parsed_proxy_for(&self, uri: &http::Uri) -> Option<&ParsedProxy> {
+        self.slot_for(uri).and_then(Slot::parsed)
+    }
+
+    fn slots(&self) -> impl Iterator<Item = &Slot> {
+        let https = self
+            .https
+            .as_ref()
+            .filter(|h| self.http.as_ref().is_none_or(|p| p.url() != h.url()));
+        self.http.iter().chain(https)
+    }
+
+    fn slot_for(&self, uri: &http::Uri) -> Option<&Slot> {
         let proxy = match uri.scheme_str() {
-            Some("https") => self.https.as_deref(),
-            Some("http") => self.http.as_deref(),
+            Some("https") => self.https.as_ref(),
+            Some("http") => self.http.as_ref(),
             _ => None,
         }?;
         let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
@@ -163,6 +238,16 @@ impl ProxyRules {
         (!bypass).then_some(proxy)
     }
 }
+
+impl PartialEq for ProxyRules {
+    fn eq(&self, other: &Self) -> bool {
+        let url = |slot: &Option<Slot>| slot.as_ref().map(|s| s.url().to_owned());
+        (url(&self.http), url(&self.https), &self.no_proxy)
+            == (url(&other.http), url(&other.https), &other.no_proxy)
+    }
+}
+
+impl Eq for ProxyRules {}
 
 impl NoProxy {
     fn matches(&self, host: &str) -> bool {
@@ -199,7 +284,7 @@ fn in_range(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
 
 impl fmt::Debug for ProxyRules {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = |p: &Option<String>| p.as_deref().map(redact_credentials);
+        let shown = |p: &Option<Slot>| p.as_ref().map(|s| redacted_proxy_url(s.url()));
         f.debug_struct("ProxyRules")
             .field("http", &shown(&self.http))
             .field("https", &shown(&self.https))

@@ -4,34 +4,9 @@ use std::error::Error as StdError;
 use std::io;
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderValue};
-use leap0_core::transport::{ProxyRules, TransportError, TransportErrorKind, is_sensitive_header};
-
-/// The credentials of one exchange: its sensitive header values (cheap
-/// clones) and the proxies'. The scrubber is built only for a message.
-pub(crate) struct Sensitive<'a> {
-    headers: Vec<HeaderValue>,
-    rules: &'a ProxyRules,
-}
-
-impl<'a> Sensitive<'a> {
-    pub(crate) fn of(headers: &HeaderMap, rules: &'a ProxyRules) -> Self {
-        let headers = headers
-            .iter()
-            .filter(|(name, value)| is_sensitive_header(name.as_str(), value))
-            .map(|(_, value)| value.clone())
-            .collect();
-        Sensitive { headers, rules }
-    }
-
-    fn scrub(&self, message: &str) -> String {
-        let mut secrets = self.rules.secrets();
-        for value in &self.headers {
-            secrets.add(&String::from_utf8_lossy(value.as_bytes()));
-        }
-        secrets.scrub(message).into_owned()
-    }
-}
+use leap0_core::transport::{
+    ExchangeSecrets, TransportError, TransportErrorKind, error_chain as chain, io_error_kind,
+};
 
 /// The per-call timeout ran out. `connected` says whether a connection had been handed
 /// to the request (after which its bytes may have been written).
@@ -48,7 +23,7 @@ pub(crate) fn timed_out(timeout: Duration, connected: bool) -> TransportError {
 /// Classifies an error from the client, before the response head was received.
 pub(crate) fn client_error(
     err: &hyper_util::client::legacy::Error,
-    secrets: &Sensitive<'_>,
+    secrets: &ExchangeSecrets<'_>,
 ) -> TransportError {
     use TransportErrorKind as K;
     let (kind, sent) = if err.is_connect() {
@@ -71,20 +46,19 @@ pub(crate) fn client_error(
             exchange_kind(err, false)
         }
     };
-    TransportError::new(kind, sent, secrets.scrub(&describe(err)))
+    secrets.error(kind, sent, &describe(err))
 }
 
 /// Classifies an error met while reading the response body.
-pub(crate) fn body_error(err: &hyper::Error, secrets: &Sensitive<'_>) -> TransportError {
+pub(crate) fn body_error(err: &hyper::Error, secrets: &ExchangeSecrets<'_>) -> TransportError {
     let (kind, sent) = exchange_kind(err, true);
-    TransportError::new(kind, sent, secrets.scrub(&describe(err)))
+    secrets.error(kind, sent, &describe(err))
 }
 
 /// The kind of an error after the request may have been written. `in_body` says the
 /// response head had already arrived.
 fn exchange_kind(err: &(dyn StdError + 'static), in_body: bool) -> (TransportErrorKind, bool) {
     use TransportErrorKind as K;
-    use io::ErrorKind as Io;
     for e in chain(err) {
         if let Some(h) = e.downcast_ref::<hyper::Error>() {
             if h.is_parse() || h.is_parse_status() || h.is_parse_too_large() {
@@ -99,17 +73,12 @@ fn exchange_kind(err: &(dyn StdError + 'static), in_body: bool) -> (TransportErr
         } else if e.is::<rustls::Error>() {
             return (K::Reset, true);
         } else if let Some(io) = e.downcast_ref::<io::Error>() {
-            match io.kind() {
-                Io::TimedOut => return (K::Timeout, true),
-                Io::ConnectionReset
-                | Io::ConnectionAborted
-                | Io::BrokenPipe
-                | Io::UnexpectedEof
-                | Io::NotConnected => return (K::Reset, true),
-                Io::InvalidData if io.get_ref().is_none_or(|i| !i.is::<rustls::Error>()) => {
-                    return (K::InvalidResponse, true);
-                }
-                _ => {}
+            // Invalid data from TLS: the rustls error, next in the chain, says more.
+            let tls_inside = io.get_ref().is_some_and(|i| i.is::<rustls::Error>());
+            match io_error_kind(io.kind()) {
+                Some(K::InvalidResponse) if tls_inside => {}
+                Some(kind) => return (kind, true),
+                None => {}
             }
         }
     }
@@ -131,17 +100,4 @@ fn describe(err: &(dyn StdError + 'static)) -> String {
         }
     }
     parts.join(": ")
-}
-
-/// `err` and its causes. Unlike `source()`, this looks inside an `io::Error` at the
-/// error it wraps, whose own `source()` would skip it.
-fn chain<'a>(
-    err: &'a (dyn StdError + 'static),
-) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
-    std::iter::successors(Some(err), |&e: &&'a (dyn StdError + 'static)| match e
-        .downcast_ref::<io::Error>()
-    {
-        Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
-        None => e.source(),
-    })
 }

@@ -33,9 +33,15 @@
 //!   `content-length` for a body the caller did not size) and keeps every response
 //!   header;
 //! - keeps connections alive: clones of a transport share one connection pool;
-//! - goes through a proxy only when told to ([`HyperTransportBuilder::proxy`],
-//!   [`HyperTransportBuilder::proxy_from_env`]): `https` targets are tunnelled with
-//!   `CONNECT`, `http` targets forwarded.
+//! - goes through a proxy only when told to ([`TransportBuilder::proxy`],
+//!   [`TransportBuilder::proxy_from_env`]): `https` targets are tunnelled with
+//!   `CONNECT`, `http` targets forwarded;
+//! - bounds the TCP connection (including DNS resolution) by the connect
+//!   timeout; the TLS handshake is bounded by the per-call timeout only.
+//!
+//! It is built from the core's [`TransportSettings`], like every bundled
+//! transport: [`HyperTransport::builder`] is the core's [`TransportBuilder`],
+//! and [`HyperTransport::from_settings`] builds from settings made elsewhere.
 //!
 //! The transport must be used from within a tokio runtime (current-thread or
 //! multi-thread).
@@ -70,7 +76,6 @@ mod classify;
 mod clock;
 mod proxy;
 
-use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,13 +86,16 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client as PooledClient;
 use hyper_util::client::legacy::connect::{HttpConnector, capture_connection};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use leap0_core::transport::{AsyncTransport, ProxyRules, Request, Response, TransportError};
+use leap0_core::transport::{
+    AsyncTransport, BuildTransport, ExchangeSecrets, ParsedProxy, Request, Response,
+    TransportBuilder, TransportError, TransportSettings,
+};
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
 pub use clock::TokioClock;
-pub use leap0_core::transport::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES};
+pub use leap0_core::transport::{BuildError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES};
 
 /// The async client this crate makes ready to use.
 pub type Client = leap0_core::AsyncSnapshotsClient<HyperTransport, TokioClock>;
@@ -108,7 +116,8 @@ type HyperClient = PooledClient<HttpsConnector<proxy::ProxyConnector>, Full<Byte
 
 /// An asynchronous [`AsyncTransport`] over hyper-util's pooled client, with rustls.
 ///
-/// Cheap to clone; clones share the connection pool. `Send + Sync`.
+/// Cheap to clone; clones share the connection pool. `Send + Sync`. `Debug`
+/// shows the settings, never a proxy's credentials.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -127,57 +136,24 @@ type HyperClient = PooledClient<HttpsConnector<proxy::ProxyConnector>, Full<Byte
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct HyperTransport {
     client: HyperClient,
-    settings: Arc<Settings>,
-}
-
-struct Settings {
-    connect_timeout: Duration,
-    max_body_bytes: u64,
-    roots: String,
-    rules: ProxyRules,
-}
-
-impl fmt::Debug for HyperTransport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = &self.settings;
-        f.debug_struct("HyperTransport")
-            .field("connect_timeout", &s.connect_timeout)
-            .field("max_body_bytes", &s.max_body_bytes)
-            .field("root_certificates", &s.roots)
-            .field("proxy", &s.rules)
-            .finish_non_exhaustive()
-    }
+    /// What the transport was built with (its `Debug` hides proxy credentials).
+    settings: Arc<TransportSettings>,
 }
 
 impl HyperTransport {
     /// A transport with the defaults: webpki roots, a 10 s connect timeout, an
     /// 8 MiB body cap and no proxy.
     pub fn new() -> Self {
-        match HyperTransportBuilder::default().build() {
-            Ok(transport) => transport,
-            // The defaults (ring, safe protocol versions, webpki roots) always build.
-            Err(e) => unreachable!("the default hyper transport failed to build: {e}"),
-        }
+        // The defaults (ring, safe protocol versions, webpki roots) always build.
+        Self::builder()
+            .build()
+            .unwrap_or_else(|e| unreachable!("the default hyper transport failed to build: {e}"))
     }
 
-    /// A builder to change the defaults.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use leap0_core::transport::ProxyRules;
-    ///
-    /// let transport = leap0_hyper::HyperTransport::builder()
-    ///     .connect_timeout(Duration::from_secs(3))
-    ///     .max_body_bytes(1024 * 1024)
-    ///     // Through a proxy, except for the hosts NO_PROXY names.
-    ///     .proxy_rules(ProxyRules::all("http://proxy.internal:3128").no_proxy("localhost,.internal"))?
-    ///     .build()?;
-    /// assert_eq!(transport.max_body_bytes(), 1024 * 1024);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
+    /// A builder to change the defaults: [`HyperTransportBuilder`].
     pub fn builder() -> HyperTransportBuilder {
         HyperTransportBuilder::default()
     }
@@ -195,14 +171,17 @@ impl HyperTransport {
         let (mut parts, body) = request.into_parts();
         // Forwarded through a proxy (plain http), the request names its credentials.
         if parts.uri.scheme_str() == Some("http")
-            && let Some(auth) =
-                proxy::proxy_for(&self.settings.rules, &parts.uri).and_then(|p| p.auth())
+            && let Some(auth) = self
+                .settings
+                .proxy
+                .parsed_proxy_for(&parts.uri)
+                .and_then(ParsedProxy::authorization)
         {
             parts
                 .headers
-                .insert(http::header::PROXY_AUTHORIZATION, auth);
+                .insert(http::header::PROXY_AUTHORIZATION, auth.clone());
         }
-        let sensitive = classify::Sensitive::of(&parts.headers, &self.settings.rules);
+        let sensitive = ExchangeSecrets::of(&parts.headers, &self.settings.proxy);
         let mut request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
         let connection = capture_connection(&mut request);
         let exchange = async {
@@ -225,7 +204,7 @@ impl HyperTransport {
     async fn collect(
         &self,
         response: http::Response<Incoming>,
-        sensitive: &classify::Sensitive<'_>,
+        sensitive: &ExchangeSecrets<'_>,
     ) -> Result<Response, TransportError> {
         let cap = self.settings.max_body_bytes;
         let (mut parts, mut body) = response.into_parts();
@@ -272,175 +251,46 @@ impl AsyncTransport for HyperTransport {
     }
 }
 
-/// Why a [`HyperTransportBuilder`] could not build a transport.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// The root certificate data held no usable certificate.
-    #[error("invalid root certificate: {0}")]
-    InvalidCertificate(String),
-    /// The platform's certificate store could not be read, or is empty.
-    #[error("cannot use the platform's certificate store: {0}")]
-    PlatformRoots(String),
-    /// A proxy address could not be understood (it is not repeated: it may
-    /// hold credentials).
-    #[error("invalid proxy address")]
-    InvalidProxy,
-    /// rustls refused the TLS configuration.
-    #[error("invalid TLS configuration: {0}")]
-    Tls(String),
-}
+/// Settings for a [`HyperTransport`]: the core's [`TransportBuilder`], with the
+/// same methods for every bundled transport. Here the connect timeout bounds the
+/// TCP connection (DNS included); the TLS handshake is bounded by the per-call
+/// timeout only. Idle connections per host are unlimited unless set.
+///
+/// ```
+/// use std::time::Duration;
+/// use leap0_core::transport::ProxyRules;
+///
+/// let transport = leap0_hyper::HyperTransport::builder()
+///     .connect_timeout(Duration::from_secs(3))
+///     .max_body_bytes(1024 * 1024)
+///     // Through a proxy, except for the hosts NO_PROXY names.
+///     .proxy_rules(ProxyRules::all("http://proxy.internal:3128").no_proxy("localhost,.internal"))?
+///     .build()?;
+/// assert_eq!(transport.max_body_bytes(), 1024 * 1024);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub type HyperTransportBuilder = TransportBuilder<HyperTransport>;
 
-/// Settings for a [`HyperTransport`]; see [`HyperTransport::builder`].
-#[derive(Clone)]
-pub struct HyperTransportBuilder {
-    connect_timeout: Duration,
-    max_body_bytes: u64,
-    roots: Vec<CertificateDer<'static>>,
-    platform_roots: bool,
-    rules: ProxyRules,
-}
-
-impl Default for HyperTransportBuilder {
-    fn default() -> Self {
-        HyperTransportBuilder {
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            roots: Vec::new(),
-            platform_roots: false,
-            rules: ProxyRules::none(),
-        }
-    }
-}
-
-impl fmt::Debug for HyperTransportBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HyperTransportBuilder")
-            .field("connect_timeout", &self.connect_timeout)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("custom_root_certificates", &self.roots.len())
-            .field("platform_roots", &self.platform_roots)
-            .field("proxy", &self.rules)
-            .finish()
-    }
-}
-
-impl HyperTransportBuilder {
-    /// How long the TCP connection (including DNS resolution) may take to set up.
-    /// Default: 10 s. The TLS handshake is bounded by the per-call timeout only, which
-    /// also bounds the whole exchange.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// The largest response body accepted, in bytes. Default: 8 MiB
-    /// ([`DEFAULT_MAX_BODY_BYTES`]). A larger body fails the call with
-    /// `BodyTooLarge`.
-    pub fn max_body_bytes(mut self, max: u64) -> Self {
-        self.max_body_bytes = max;
-        self
-    }
-
-    /// Trusts the certificates in `pem` (one or more `CERTIFICATE` blocks) as roots.
-    ///
-    /// ```
-    /// let err = leap0_hyper::HyperTransport::builder()
-    ///     .add_root_certificate_pem(b"not a certificate")
-    ///     .unwrap_err();
-    /// assert!(err.to_string().starts_with("invalid root certificate"));
-    /// ```
-    ///
-    /// Certificates added this way are trusted **instead of** the built-in webpki
-    /// roots (a private CA does not widen trust to the public web PKI), or in
-    /// addition to the platform's store with [`platform_roots`](Self::platform_roots).
-    /// Fails if `pem` holds no certificate, or one that does not parse as a
-    /// trust anchor.
-    pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Result<Self, BuildError> {
-        let mut found = Vec::new();
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| BuildError::InvalidCertificate(e.to_string()))?;
-            check_root(&cert)?;
-            found.push(cert);
-        }
-        if found.is_empty() {
-            return Err(BuildError::InvalidCertificate(
-                "no CERTIFICATE block found in the PEM data".to_owned(),
-            ));
-        }
-        self.roots.extend(found);
-        Ok(self)
-    }
-
-    /// Trusts a DER-encoded certificate as a root, with the same rule as
-    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem).
-    pub fn add_root_certificate_der(mut self, der: &[u8]) -> Result<Self, BuildError> {
-        let cert = CertificateDer::from(der.to_vec());
-        check_root(&cert)?;
-        self.roots.push(cert);
-        Ok(self)
-    }
-
-    /// Trusts the platform's certificate store (read when the transport is
-    /// built) instead of the built-in webpki roots, plus any certificates added.
-    pub fn platform_roots(mut self, on: bool) -> Self {
-        self.platform_roots = on;
-        self
-    }
-
-    /// Sends every request through the proxy at `url` (`http://proxy:3128`,
-    /// `https://proxy:8443`, with `user:pass@` credentials if needed).
-    pub fn proxy(self, url: &str) -> Result<Self, BuildError> {
-        self.proxy_rules(ProxyRules::all(url))
-    }
-
-    /// Proxies as the environment says (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
-    /// `NO_PROXY`, in upper or lower case; see [`ProxyRules`]). Off unless called.
-    pub fn proxy_from_env(self) -> Result<Self, BuildError> {
-        self.proxy_rules(ProxyRules::from_lookup(|name| std::env::var(name).ok()))
-    }
-
-    /// Proxies by `rules`.
-    pub fn proxy_rules(mut self, rules: ProxyRules) -> Result<Self, BuildError> {
-        for url in rules.urls() {
-            proxy::parse(url).map_err(|()| BuildError::InvalidProxy)?;
-        }
-        self.rules = rules;
-        Ok(self)
-    }
-
-    /// Builds the transport: a rustls client configuration on the ring provider,
-    /// serving both `https` and plain `http` over HTTP/1.1.
-    pub fn build(self) -> Result<HyperTransport, BuildError> {
-        let HyperTransportBuilder {
-            connect_timeout,
-            max_body_bytes,
-            roots,
-            platform_roots,
-            rules,
-        } = self;
-        let custom = roots.len();
+impl BuildTransport for HyperTransport {
+    /// Builds a transport from `settings`, as [`HyperTransport::builder`] does:
+    /// a rustls client configuration on the ring provider, serving both `https`
+    /// and plain `http` over HTTP/1.1. Idle connections per host are unlimited
+    /// unless set; hyper-util's pool has no overall limit.
+    fn from_settings(settings: TransportSettings) -> Result<Self, BuildError> {
+        settings.proxy.check()?;
         let mut store = RootCertStore::empty();
-        let shown = if platform_roots {
+        if settings.platform_roots {
             let loaded = rustls_native_certs::load_native_certs();
             let (added, _) = store.add_parsable_certificates(loaded.certs);
             if added == 0 {
-                let why = loaded
-                    .errors
-                    .first()
-                    .map_or_else(|| "no certificate found".to_owned(), ToString::to_string);
-                return Err(BuildError::PlatformRoots(why));
+                return Err(BuildError::platform_roots(loaded.errors.first()));
             }
-            format!("platform ({added}) + {custom} custom")
-        } else if roots.is_empty() {
+        } else if settings.roots.is_empty() {
             store.roots = webpki_roots::TLS_SERVER_ROOTS.to_vec();
-            "webpki".to_owned()
-        } else {
-            format!("{custom} custom")
-        };
-        for cert in roots {
+        }
+        for der in &settings.roots {
             store
-                .add(cert)
+                .add(CertificateDer::from(der.clone()))
                 .map_err(|e| BuildError::InvalidCertificate(e.to_string()))?;
         }
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -455,27 +305,46 @@ impl HyperTransportBuilder {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
-        http.set_connect_timeout(Some(connect_timeout));
+        http.set_connect_timeout(Some(settings.connect_timeout));
         let connector = HttpsConnectorBuilder::new()
             .with_tls_config((*tls).clone())
             .https_or_http()
             .enable_http1()
-            .wrap_connector(proxy::ProxyConnector::new(http, rules.clone(), tls));
-        let client = PooledClient::builder(TokioExecutor::new())
-            // A request hyper-util finds it could not write on a stale pooled
-            // connection comes back as an error (not sent) instead of being re-sent.
+            .wrap_connector(proxy::ProxyConnector::new(
+                http,
+                settings.proxy.clone(),
+                tls,
+            ));
+        let mut client = PooledClient::builder(TokioExecutor::new());
+        // A request hyper-util finds it could not write on a stale pooled
+        // connection comes back as an error (not sent) instead of being re-sent.
+        client
             .retry_canceled_requests(false)
-            .pool_timer(TokioTimer::new())
-            .build(connector);
+            .pool_timer(TokioTimer::new());
+        if let Some(per_host) = settings.max_idle_per_host {
+            client.pool_max_idle_per_host(per_host);
+        }
         Ok(HyperTransport {
-            client,
-            settings: Arc::new(Settings {
-                connect_timeout,
-                max_body_bytes,
-                roots: shown,
-                rules,
-            }),
+            client: client.build(connector),
+            settings: Arc::new(settings),
         })
+    }
+
+    fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, BuildError> {
+        CertificateDer::pem_slice_iter(pem)
+            .map(|cert| {
+                cert.map(|cert| cert.to_vec())
+                    .map_err(|e| BuildError::InvalidCertificate(e.to_string()))
+            })
+            .collect()
+    }
+
+    fn check_root(der: &[u8]) -> Result<(), BuildError> {
+        check_root(&CertificateDer::from(der))
+    }
+
+    fn env_var(name: &str) -> Option<String> {
+        std::env::var(name).ok()
     }
 }
 

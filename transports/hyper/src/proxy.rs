@@ -15,73 +15,18 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use http::{HeaderValue, Uri};
+use http::Uri;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::TokioIo;
 use leap0_core::transport::ProxyRules;
-use percent_encoding::percent_decode_str;
 use tokio::net::TcpStream;
 use tower_service::Service;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 type ToProxy = HttpsConnector<HttpConnector>;
-
-/// A proxy as a connection target: its address, and the `Proxy-Authorization`
-/// its credentials make.
-#[derive(Clone)]
-pub(crate) struct Proxy {
-    uri: Uri,
-    auth: Option<HeaderValue>,
-}
-
-impl Proxy {
-    /// The `Proxy-Authorization` value of its credentials, if it has any.
-    pub(crate) fn auth(self) -> Option<HeaderValue> {
-        self.auth
-    }
-}
-
-/// Parses a proxy URL; credentials become a sensitive `Basic` header value.
-pub(crate) fn parse(url: &str) -> Result<Proxy, ()> {
-    let with_scheme = if url.contains("://") {
-        url.to_owned()
-    } else {
-        format!("http://{url}")
-    };
-    let (scheme, rest) = with_scheme.split_once("://").ok_or(())?;
-    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
-        return Err(());
-    }
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (userinfo, host) = match rest[..end].rsplit_once('@') {
-        Some((userinfo, host)) => (Some(userinfo), host),
-        None => (None, &rest[..end]),
-    };
-    let uri: Uri = format!("{scheme}://{host}").parse().map_err(|_| ())?;
-    uri.host().filter(|h| !h.is_empty()).ok_or(())?;
-    let auth = match userinfo {
-        None => None,
-        Some(userinfo) => {
-            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-            let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
-            let token = STANDARD.encode(format!("{}:{}", decode(user), decode(password)));
-            let mut value = HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| ())?;
-            value.set_sensitive(true);
-            Some(value)
-        }
-    };
-    Ok(Proxy { uri, auth })
-}
-
-/// The proxy a request to `uri` goes through, by `rules` (already checked to parse).
-pub(crate) fn proxy_for(rules: &ProxyRules, uri: &Uri) -> Option<Proxy> {
-    rules.proxy_for(uri).and_then(|url| parse(url).ok())
-}
 
 /// Connects directly, or through a proxy.
 #[derive(Clone)]
@@ -123,14 +68,15 @@ impl Service<Uri> for ProxyConnector {
     }
 
     fn call(&mut self, dst: Uri) -> Self::Future {
-        let Some(proxy) = proxy_for(&self.rules, &dst) else {
+        // The rules parsed each proxy URL, credentials included, once.
+        let Some(proxy) = self.rules.parsed_proxy_for(&dst) else {
             let connecting = self.http.call(dst);
             return Box::pin(async move { Ok(ProxyStream::Direct(connecting.await?)) });
         };
         if dst.scheme_str() == Some("https") {
-            let mut tunnel = Tunnel::new(proxy.uri, self.to_proxy());
-            if let Some(auth) = proxy.auth {
-                tunnel = tunnel.with_auth(auth);
+            let mut tunnel = Tunnel::new(proxy.uri().clone(), self.to_proxy());
+            if let Some(auth) = proxy.authorization() {
+                tunnel = tunnel.with_auth(auth.clone());
             }
             let tunnelling = tunnel.call(dst);
             Box::pin(async move {
@@ -140,7 +86,7 @@ impl Service<Uri> for ProxyConnector {
                 })
             })
         } else {
-            let connecting = self.to_proxy().call(proxy.uri);
+            let connecting = self.to_proxy().call(proxy.uri().clone());
             Box::pin(async move {
                 Ok(ProxyStream::Proxy {
                     stream: Box::new(connecting.await?),
@@ -207,29 +153,6 @@ impl Write for ProxyStream {
         match self.get_mut() {
             ProxyStream::Direct(tcp) => Pin::new(tcp).poll_shutdown(cx),
             ProxyStream::Proxy { stream, .. } => Pin::new(&mut **stream).poll_shutdown(cx),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn proxy_urls_split_into_address_and_credentials() {
-        let p = parse("http://us%40er:p%3Ass@proxy.internal:3128").unwrap();
-        assert_eq!(p.uri, "http://proxy.internal:3128");
-        let auth = p.auth.unwrap();
-        assert!(auth.is_sensitive());
-        assert_eq!(
-            auth,
-            format!("Basic {}", STANDARD.encode("us@er:p:ss")).as_str()
-        );
-        assert_eq!(parse("proxy:8080").unwrap().uri, "http://proxy:8080");
-        assert!(parse("https://proxy:8443").unwrap().auth.is_none());
-        for bad in ["socks5://proxy:1080", "http://", "http://[bad"] {
-            assert!(parse(bad).is_err(), "{bad}");
         }
     }
 }

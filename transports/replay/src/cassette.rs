@@ -140,7 +140,7 @@ impl Redactions {
 #[serde(deny_unknown_fields)]
 pub struct Interaction {
     /// The API operation the request belongs to, when it could be recognised.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::identify::lenient_operation")]
     pub operation: Option<Operation>,
     /// The operation's inputs (the core input struct as JSON), when recognised.
     #[serde(default)]
@@ -355,9 +355,16 @@ impl Cassette {
     }
 
     fn parse(bytes: &[u8], path: Option<&Path>) -> Result<Cassette, CassetteError> {
-        let cassette: Cassette =
+        let mut cassette: Cassette =
             serde_json::from_slice(bytes).map_err(|e| syntax_error(&e, path))?;
         cassette.check(path)?;
+        for x in &mut cassette.interactions {
+            x.operation = crate::identify::recorded_operation(
+                x.operation,
+                &x.request.method,
+                &x.request.target,
+            );
+        }
         Ok(cassette)
     }
 
@@ -609,13 +616,7 @@ pub(crate) fn check_header(side: &str, name: &str, value: &str) -> Result<(), St
     Ok(())
 }
 
-/// The first `max` characters of `text`, with `…` if cut.
-pub(crate) fn excerpt(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
+pub(crate) use leap0_core::text::excerpt;
 
 /// `t` as RFC 3339 in UTC with whole seconds, e.g. `2025-01-15T10:30:00Z`.
 pub(crate) fn rfc3339(t: SystemTime) -> String {

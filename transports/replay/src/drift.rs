@@ -4,13 +4,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use leap0_core::transport::Request;
-use leap0_core::{Config, Exchange, Operation};
+use leap0_core::{Config, Exchange, Operation, VisitExchange};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::cassette::Cassette;
-use crate::identify::{InputVisitor, with_input_type};
 use crate::normalize::{
     BodyForm, Compare, Difference, Shape, differences, normalize_prefix, quote,
 };
@@ -153,7 +152,7 @@ fn rebuild(
     inputs: &Value,
     config: &Config,
 ) -> Option<Result<Request, String>> {
-    with_input_type(operation, Rebuild { inputs, config })
+    Some(operation.visit(Rebuild { inputs, config }))
 }
 
 struct Rebuild<'a> {
@@ -161,7 +160,7 @@ struct Rebuild<'a> {
     config: &'a Config,
 }
 
-impl InputVisitor for Rebuild<'_> {
+impl VisitExchange for Rebuild<'_> {
     type Output = Result<Request, String>;
 
     fn visit<E: Exchange + Serialize + DeserializeOwned>(self) -> Result<Request, String> {

@@ -1,10 +1,7 @@
 //! Recognising which API operation a request belongs to, and with which inputs,
 //! by the core's route table.
 
-use leap0_core::{
-    CreateSandbox, CreateSnapshot, DeleteSandbox, DeleteSnapshot, Exchange, GetSandbox,
-    ListSnapshots, Operation, PauseSandbox, RestoreSnapshot, ResumeSnapshot,
-};
+use leap0_core::{Exchange, Operation, VisitExchange};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -33,7 +30,7 @@ use crate::normalize::{parse_query, split_target};
 /// ```
 pub fn identify(method: &str, target: &str, body: &[u8]) -> Option<(Operation, Value)> {
     let (operation, fields) = fields(method, target, body)?;
-    let inputs = with_input_type(operation, Typed(fields))??;
+    let inputs = operation.visit(Typed(fields))?;
     Some((operation, inputs))
 }
 
@@ -41,6 +38,33 @@ pub fn identify(method: &str, target: &str, body: &[u8]) -> Option<(Operation, V
 pub(crate) fn operation_of(method: &str, target: &str) -> Option<Operation> {
     let (path, _) = split_target(target);
     leap0_core::route::find(method, path).map(|(route, _)| route.operation)
+}
+
+/// The operation of a recorded request: the stored one when its route is the
+/// request's, else the route table's. Cassettes name operations as the version
+/// that recorded them did (the snapshot pause was `pause_sandbox` before it
+/// became `pause_into_snapshot`); the route says what the request was.
+pub(crate) fn recorded_operation(
+    stored: Option<Operation>,
+    method: &str,
+    target: &str,
+) -> Option<Operation> {
+    let (path, _) = split_target(target);
+    match stored {
+        Some(op) if op.route().matches(method, path).is_some() => Some(op),
+        _ => operation_of(method, target).or(stored),
+    }
+}
+
+/// Reads a stored operation name; a name this version does not know is no
+/// operation (the request's route may still tell it), not an error.
+pub(crate) fn lenient_operation<'de, D>(deserializer: D) -> Result<Option<Operation>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let name =
+        <Option<std::borrow::Cow<'de, str>> as serde::Deserialize>::deserialize(deserializer)?;
+    Ok(name.and_then(|name| Operation::from_name(&name)))
 }
 
 /// The operation and its input fields as JSON: path parameters, then the body
@@ -64,39 +88,10 @@ fn fields(method: &str, target: &str, body: &[u8]) -> Option<(Operation, Map<Str
     Some((route.operation, fields))
 }
 
-/// Something done with an operation's input type.
-pub(crate) trait InputVisitor {
-    /// What it gives.
-    type Output;
-    /// Does it with `E`.
-    fn visit<E: Exchange + Serialize + DeserializeOwned>(self) -> Self::Output;
-}
-
-/// Calls `visitor` with the input type of `operation`: the one table from
-/// operations to types in this crate. `None` for an operation this version does
-/// not know.
-pub(crate) fn with_input_type<V: InputVisitor>(
-    operation: Operation,
-    visitor: V,
-) -> Option<V::Output> {
-    Some(match operation {
-        Operation::CreateSnapshot => visitor.visit::<CreateSnapshot>(),
-        Operation::PauseSandbox => visitor.visit::<PauseSandbox>(),
-        Operation::ResumeSnapshot => visitor.visit::<ResumeSnapshot>(),
-        Operation::RestoreSnapshot => visitor.visit::<RestoreSnapshot>(),
-        Operation::DeleteSnapshot => visitor.visit::<DeleteSnapshot>(),
-        Operation::ListSnapshots => visitor.visit::<ListSnapshots>(),
-        Operation::GetSandbox => visitor.visit::<GetSandbox>(),
-        Operation::CreateSandbox => visitor.visit::<CreateSandbox>(),
-        Operation::DeleteSandbox => visitor.visit::<DeleteSandbox>(),
-        _ => return None,
-    })
-}
-
 /// Fields checked against the input type and serialized back.
 struct Typed(Map<String, Value>);
 
-impl InputVisitor for Typed {
+impl VisitExchange for Typed {
     type Output = Option<Value>;
 
     fn visit<E: Exchange + Serialize + DeserializeOwned>(self) -> Option<Value> {
@@ -157,7 +152,7 @@ mod tests {
                 "POST",
                 "/v1/sandbox/sb%2F1/snapshot/pause",
                 "{}",
-                Operation::PauseSandbox,
+                Operation::PauseIntoSnapshot,
                 json!({"sandbox_id": "sb/1", "name": null}),
             ),
             (

@@ -24,6 +24,7 @@ use crate::cassette::{
     Body, Cassette, CassetteError, Interaction, Meta, Version, check_header, check_request_line,
     decode_base64, syntax_error,
 };
+use crate::identify::recorded_operation;
 use crate::normalize::{BodyForm, Shape};
 
 /// One recorded interaction, as the replayer keeps it.
@@ -140,7 +141,7 @@ impl<'de> Visitor<'de> for InteractionsSeed<'_> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InteractionIn<'a> {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::identify::lenient_operation")]
     operation: Option<Operation>,
     #[serde(default)]
     #[allow(dead_code)] // The drift check reads inputs; replaying does not.
@@ -301,7 +302,7 @@ fn recorded_from_file(x: InteractionIn<'_>, kept: &[String]) -> Result<Recorded,
         answer(response.status, headers, body)
     })?;
     Ok(Recorded {
-        operation: x.operation,
+        operation: recorded_operation(x.operation, &x.request.method, &x.request.target),
         request,
         answer,
         latency_ms: x.latency_ms,
@@ -323,7 +324,7 @@ fn recorded_from_model(x: Interaction, kept: &[String]) -> Result<Recorded, Stri
         answer(response.status, headers, body)
     })?;
     Ok(Recorded {
-        operation: x.operation,
+        operation: recorded_operation(x.operation, &x.request.method, &x.request.target),
         request,
         answer,
         latency_ms: x.latency_ms,

@@ -392,26 +392,16 @@ fn diff_json(path: &str, recorded: &Value, got: &Value, out: &mut Vec<Difference
 
 /// A JSON value, compact, cut after `max` characters.
 pub(crate) fn render_json(value: &Value, max: usize) -> String {
-    excerpt(&value.to_string(), max)
+    excerpt(&value.to_string(), max).into_owned()
 }
 
 /// Text from a cassette or a live request, with control characters escaped
 /// so that it cannot steer a terminal.
-pub(crate) fn shown(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
+pub(crate) use leap0_core::text::escape as shown;
 
 /// A string in JSON quotes, cut after 120 characters.
 pub(crate) fn quote(text: &str) -> String {
-    Value::String(excerpt(text, 120)).to_string()
+    Value::String(excerpt(text, 120).into_owned()).to_string()
 }
 
 /// Applies redactions: the always-redacted headers plus the configured names,

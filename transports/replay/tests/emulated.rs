@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use leap0_core::transport::{Clock, Transport, TransportErrorKind, VirtualClock};
 use leap0_core::{
-    AsyncSnapshotsClient, Config, CreateSnapshot, Error, ListSnapshots, PauseSandbox,
+    AsyncSnapshotsClient, Config, CreateSnapshot, Error, ListSnapshots, PauseIntoSnapshot,
     ResumeSnapshot, SnapshotsClient, WaitPolicy,
 };
 use leap0_emulator::{Emulator, EmulatorConfig, Fault, FaultRule};
@@ -74,7 +74,7 @@ macro_rules! scenario {
             show(&client.resume_and_wait(ResumeSnapshot::new("warm").timeout_min(5))$(.$await)?),
             show(&client.delete("snap-missing")$(.$await)?),
             show(&client.sandbox("sb-seed-1")$(.$await)?),
-            show(&client.pause(PauseSandbox::new("sb-seed-1").name("paused-1"))$(.$await)?),
+            show(&client.pause(PauseIntoSnapshot::new("sb-seed-1").name("paused-1"))$(.$await)?),
         ]
     }};
 }

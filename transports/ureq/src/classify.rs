@@ -1,27 +1,20 @@
 //! Turning ureq's errors into [`TransportError`]s.
 
-use std::error::Error as StdError;
 use std::io;
 use std::time::Duration;
 
-use http::HeaderValue;
-use leap0_core::transport::{ProxyRules, TransportError, TransportErrorKind};
-
-/// The credentials of one exchange: its sensitive header values and the
-/// proxies'. They are scrubbed from error messages; the scrubber is built only
-/// when there is a message.
-pub(crate) struct Sensitive<'a> {
-    pub(crate) headers: Vec<HeaderValue>,
-    pub(crate) proxy: &'a ProxyRules,
-}
+use leap0_core::transport::{
+    ExchangeSecrets, TransportError, TransportErrorKind, error_chain, io_error_kind,
+};
 
 /// Classifies a ureq error; `written` says whether any request byte reached a
-/// connection, `timeout` is the call's budget (for the message).
+/// connection, `timeout` is the call's budget (for the message). The message
+/// loses the exchange's credentials.
 pub(crate) fn error(
     err: ureq::Error,
     written: bool,
     timeout: Duration,
-    sensitive: &Sensitive<'_>,
+    sensitive: &ExchangeSecrets<'_>,
 ) -> TransportError {
     let (kind, sent) = kind_of(&err, written);
     let message = match (&err, kind) {
@@ -33,11 +26,7 @@ pub(crate) fn error(
         }
         _ => err.to_string(),
     };
-    let mut secrets = sensitive.proxy.secrets();
-    for value in &sensitive.headers {
-        secrets.add(&String::from_utf8_lossy(value.as_bytes()));
-    }
-    TransportError::new(kind, sent, secrets.scrub(&message))
+    sensitive.error(kind, sent, &message)
 }
 
 fn kind_of(err: &ureq::Error, written: bool) -> (TransportErrorKind, bool) {
@@ -61,8 +50,7 @@ fn kind_of(err: &ureq::Error, written: bool) -> (TransportErrorKind, bool) {
 
 fn io_kind(err: &io::Error, written: bool) -> (TransportErrorKind, bool) {
     use TransportErrorKind as K;
-    use io::ErrorKind as Io;
-    if holds_tls_error(err) {
+    if error_chain(err).any(|e| e.is::<rustls::Error>()) {
         return if written {
             (K::Reset, true)
         } else {
@@ -73,30 +61,5 @@ fn io_kind(err: &io::Error, written: bool) -> (TransportErrorKind, bool) {
         // Nothing was written: whatever broke, it broke while connecting.
         return (K::Connect, false);
     }
-    match err.kind() {
-        Io::TimedOut | Io::WouldBlock => (K::Timeout, true),
-        Io::ConnectionReset
-        | Io::ConnectionAborted
-        | Io::BrokenPipe
-        | Io::UnexpectedEof
-        | Io::NotConnected => (K::Reset, true),
-        Io::InvalidData => (K::InvalidResponse, true),
-        _ => (K::Other, true),
-    }
-}
-
-/// Whether a rustls error sits somewhere inside `err`.
-fn holds_tls_error(err: &io::Error) -> bool {
-    let mut current: Option<&(dyn StdError + 'static)> = err.get_ref().map(|e| e as _);
-    while let Some(e) = current {
-        if e.is::<rustls::Error>() {
-            return true;
-        }
-        current = match e.downcast_ref::<io::Error>() {
-            // `io::Error::source` skips the wrapped error itself: look at it directly.
-            Some(io) => io.get_ref().map(|e| e as _),
-            None => e.source(),
-        };
-    }
-    false
+    (io_error_kind(err.kind()).unwrap_or(K::Other), true)
 }

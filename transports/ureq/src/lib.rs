@@ -31,8 +31,14 @@
 //! - keeps credentials out of every log: ureq logs each request head it writes at
 //!   `trace` level, so the head it writes holds placeholders, and the real values
 //!   are put in as the bytes leave (see `wire.rs`);
-//! - goes through a proxy only when told to ([`UreqTransportBuilder::proxy`],
-//!   [`UreqTransportBuilder::proxy_from_env`]), tunnelling with `CONNECT`.
+//! - goes through a proxy only when told to ([`TransportBuilder::proxy`],
+//!   [`TransportBuilder::proxy_from_env`]), tunnelling with `CONNECT`;
+//! - bounds DNS resolution, and then connection setup (TCP, proxy negotiation
+//!   and the TLS handshake), each by the connect timeout.
+//!
+//! It is built from the core's [`TransportSettings`], like every bundled
+//! transport: [`UreqTransport::builder`] is the core's [`TransportBuilder`], and
+//! [`UreqTransport::from_settings`] builds from settings made elsewhere.
 //!
 //! Failures are classified into [`TransportErrorKind`]s, and `may_have_been_sent` is
 //! `false` exactly when no byte of the request was handed to the connection (DNS
@@ -64,12 +70,15 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
-use leap0_core::transport::{ProxyRules, Request, Response, Transport, TransportError};
+use leap0_core::transport::{
+    BuildTransport, ExchangeSecrets, ParsedProxy, Request, Response, Transport, TransportBuilder,
+    TransportError, TransportSettings,
+};
 use ureq::config::AutoHeaderValue;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
 pub use leap0_clock::SystemClock;
-pub use leap0_core::transport::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES};
+pub use leap0_core::transport::{BuildError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES};
 
 /// The blocking client this crate makes ready to use.
 pub type Client = leap0_core::SnapshotsClient<UreqTransport, SystemClock>;
@@ -123,24 +132,16 @@ pub struct UreqTransport {
 
 /// What the transport was built with.
 struct Settings {
-    connect_timeout: Duration,
-    max_body_bytes: u64,
-    roots: String,
-    max_idle_per_host: usize,
-    rules: ProxyRules,
+    /// With the idle connection limits in use filled in.
+    kit: TransportSettings,
     /// One ureq proxy per proxy URL of the rules.
     proxies: HashMap<String, ureq::Proxy>,
 }
 
 impl fmt::Debug for UreqTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = &self.settings;
         f.debug_struct("UreqTransport")
-            .field("connect_timeout", &s.connect_timeout)
-            .field("max_body_bytes", &s.max_body_bytes)
-            .field("root_certificates", &s.roots)
-            .field("max_idle_per_host", &s.max_idle_per_host)
-            .field("proxy", &s.rules)
+            .field("settings", &self.settings.kit)
             .finish_non_exhaustive()
     }
 }
@@ -149,46 +150,27 @@ impl UreqTransport {
     /// A transport with the defaults: webpki roots, a 10 s connect timeout, an 8 MiB
     /// body cap, 32 idle connections per host and no proxy.
     pub fn new() -> Self {
-        match UreqTransportBuilder::default().build() {
-            Ok(transport) => transport,
-            // The defaults read nothing from outside and parse no input.
-            Err(e) => unreachable!("the default ureq transport failed to build: {e}"),
-        }
+        // The defaults read nothing from outside and parse no input.
+        Self::builder()
+            .build()
+            .unwrap_or_else(|e| unreachable!("the default ureq transport failed to build: {e}"))
     }
 
-    /// A builder to change the defaults.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use leap0_core::transport::ProxyRules;
-    ///
-    /// let transport = leap0_ureq::UreqTransport::builder()
-    ///     .connect_timeout(Duration::from_secs(3))
-    ///     .max_body_bytes(1024 * 1024)
-    ///     // Through a proxy, except for the hosts NO_PROXY names.
-    ///     .proxy_rules(ProxyRules::all("http://proxy.internal:3128").no_proxy("localhost,.internal"))?
-    ///     .build()?;
-    /// assert_eq!(transport.max_body_bytes(), 1024 * 1024);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
+    /// A builder to change the defaults: [`UreqTransportBuilder`].
     pub fn builder() -> UreqTransportBuilder {
         UreqTransportBuilder::default()
     }
 
     /// The response body cap, in bytes.
     pub fn max_body_bytes(&self) -> u64 {
-        self.settings.max_body_bytes
+        self.settings.kit.max_body_bytes
     }
 
     fn exchange(&self, request: Request, timeout: Duration) -> Result<Response, TransportError> {
         let (mut parts, body) = request.into_parts();
-        let sensitive = classify::Sensitive {
-            headers: wire::hide_secrets(&mut parts.headers),
-            proxy: &self.settings.rules,
-        };
-        let proxy = self
-            .settings
-            .rules
+        let rules = &self.settings.kit.proxy;
+        let sensitive = ExchangeSecrets::new(wire::hide_secrets(&mut parts.headers), rules);
+        let proxy = rules
             .proxy_for(&parts.uri)
             .and_then(|url| self.settings.proxies.get(url))
             .cloned();
@@ -234,9 +216,9 @@ impl UreqTransport {
         &self,
         body: &mut ureq::Body,
         timeout: Duration,
-        sensitive: &classify::Sensitive<'_>,
+        sensitive: &ExchangeSecrets<'_>,
     ) -> Result<Vec<u8>, TransportError> {
-        let cap = self.settings.max_body_bytes;
+        let cap = self.settings.kit.max_body_bytes;
         let declared = body.content_length();
         if declared.is_some_and(|len| len > cap) {
             return Err(TransportError::body_too_large(cap));
@@ -267,204 +249,66 @@ impl Transport for UreqTransport {
     }
 }
 
-/// Why a [`UreqTransportBuilder`] could not build a transport.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// The root certificate data held no usable certificate.
-    #[error("invalid root certificate: {0}")]
-    InvalidCertificate(String),
-    /// The platform's certificate store could not be read, or is empty.
-    #[error("cannot use the platform's certificate store: {0}")]
-    PlatformRoots(String),
-    /// A proxy address could not be understood. The address itself is not
-    /// repeated, since it may hold credentials.
-    #[error("invalid proxy address")]
-    InvalidProxy,
-}
-
-/// Settings for a [`UreqTransport`]; see [`UreqTransport::builder`].
+/// Settings for a [`UreqTransport`]: the core's [`TransportBuilder`], with the
+/// same methods for every bundled transport. Here the connect timeout bounds
+/// DNS resolution and then connection setup (TCP, proxy negotiation and the
+/// TLS handshake) each; idle connections default to 32 per host, 128 in all.
 ///
-/// `Debug` never shows a proxy's credentials.
-#[derive(Clone)]
-pub struct UreqTransportBuilder {
-    connect_timeout: Duration,
-    max_body_bytes: u64,
-    roots: Vec<Certificate<'static>>,
-    platform_roots: bool,
-    max_idle_per_host: usize,
-    max_idle: usize,
-    rules: ProxyRules,
-}
+/// ```
+/// use std::time::Duration;
+/// use leap0_ureq::{DEFAULT_MAX_BODY_BYTES, UreqTransport};
+///
+/// // 64 threads share this transport: keep an idle connection for each.
+/// let shared = UreqTransport::builder()
+///     .max_idle_connections(64, 256)
+///     .connect_timeout(Duration::from_secs(3))
+///     .proxy("http://proxy.internal:3128")?
+///     .build()?;
+/// assert_eq!(shared.max_body_bytes(), DEFAULT_MAX_BODY_BYTES);
+/// # Ok::<(), leap0_ureq::BuildError>(())
+/// ```
+pub type UreqTransportBuilder = TransportBuilder<UreqTransport>;
 
-impl Default for UreqTransportBuilder {
-    fn default() -> Self {
-        UreqTransportBuilder {
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            roots: Vec::new(),
-            platform_roots: false,
-            max_idle_per_host: DEFAULT_MAX_IDLE_PER_HOST,
-            max_idle: DEFAULT_MAX_IDLE,
-            rules: ProxyRules::none(),
+impl BuildTransport for UreqTransport {
+    /// Builds a transport from `settings`, as [`UreqTransport::builder`] does
+    /// (reading the platform's certificate store if asked to). Idle
+    /// connections default to 32 per host and 128 in all.
+    fn from_settings(settings: TransportSettings) -> Result<Self, BuildError> {
+        settings.proxy.check()?;
+        let mut roots = Vec::with_capacity(settings.roots.len());
+        for der in &settings.roots {
+            check_root(der)?;
+            roots.push(Certificate::from_der(der).to_owned());
         }
-    }
-}
-
-impl fmt::Debug for UreqTransportBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UreqTransportBuilder")
-            .field("connect_timeout", &self.connect_timeout)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("custom_root_certificates", &self.roots.len())
-            .field("platform_roots", &self.platform_roots)
-            .field("max_idle_per_host", &self.max_idle_per_host)
-            .field("proxy", &self.rules)
-            .finish()
-    }
-}
-
-impl UreqTransportBuilder {
-    /// How long DNS resolution, and then connection setup (TCP, proxy negotiation and
-    /// the TLS handshake), may each take. Default: 10 s. The per-call timeout given to
-    /// [`Transport::send`] still bounds the whole exchange.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// The largest response body accepted, in bytes. Default: 8 MiB
-    /// ([`DEFAULT_MAX_BODY_BYTES`]). A larger body fails the call with
-    /// `BodyTooLarge` after reading at most `max + 1` bytes.
-    pub fn max_body_bytes(mut self, max: u64) -> Self {
-        self.max_body_bytes = max;
-        self
-    }
-
-    /// How many idle connections are kept per host (default 32) and in all
-    /// (default 128). Keep the first at least as high as the number of threads
-    /// sharing the transport, or they will open new connections.
-    pub fn max_idle_connections(mut self, per_host: usize, total: usize) -> Self {
-        self.max_idle_per_host = per_host;
-        self.max_idle = total.max(per_host);
-        self
-    }
-
-    /// Trusts the certificates in `pem` (one or more `CERTIFICATE` blocks) as roots.
-    ///
-    /// ```
-    /// let err = leap0_ureq::UreqTransport::builder()
-    ///     .add_root_certificate_pem(b"not a certificate")
-    ///     .unwrap_err();
-    /// assert!(err.to_string().starts_with("invalid root certificate"));
-    /// ```
-    ///
-    /// Certificates added this way are trusted **instead of** the built-in webpki
-    /// roots (a private CA does not widen trust to the public web PKI), or in
-    /// addition to the platform's store with [`platform_roots`](Self::platform_roots).
-    /// Fails if `pem` holds no certificate, or one that does not parse as a
-    /// trust anchor.
-    pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> Result<Self, BuildError> {
-        let mut found = Vec::new();
-        for item in ureq::tls::parse_pem(pem) {
-            match item {
-                Ok(PemItem::Certificate(cert)) => {
-                    check_root(cert.der())?;
-                    found.push(cert);
-                }
-                Ok(_) => {}
-                Err(e) => return Err(BuildError::InvalidCertificate(e.to_string())),
-            }
-        }
-        if found.is_empty() {
-            return Err(BuildError::InvalidCertificate(
-                "no CERTIFICATE block found in the PEM data".to_owned(),
-            ));
-        }
-        self.roots.extend(found);
-        Ok(self)
-    }
-
-    /// Trusts a DER-encoded certificate as a root, with the same rule as
-    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem).
-    pub fn add_root_certificate_der(mut self, der: &[u8]) -> Result<Self, BuildError> {
-        check_root(der)?;
-        self.roots.push(Certificate::from_der(der).to_owned());
-        Ok(self)
-    }
-
-    /// Trusts the platform's certificate store (read when the transport is
-    /// built) instead of the built-in webpki roots, plus any certificates added.
-    pub fn platform_roots(mut self, on: bool) -> Self {
-        self.platform_roots = on;
-        self
-    }
-
-    /// Sends every request through the proxy at `url`: `http://proxy:3128`,
-    /// `https://proxy:8443` (TLS to the proxy), `user:pass@` credentials allowed.
-    /// Targets are tunnelled with `CONNECT`, so the proxy never sees the API key
-    /// of an `https` request.
-    pub fn proxy(self, url: &str) -> Result<Self, BuildError> {
-        self.proxy_rules(ProxyRules::all(url))
-    }
-
-    /// Proxies as the environment says (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
-    /// `NO_PROXY`, in upper or lower case; see [`ProxyRules`]). Off unless called.
-    pub fn proxy_from_env(self) -> Result<Self, BuildError> {
-        self.proxy_rules(ProxyRules::from_lookup(|name| std::env::var(name).ok()))
-    }
-
-    /// Proxies by `rules`.
-    pub fn proxy_rules(mut self, rules: ProxyRules) -> Result<Self, BuildError> {
-        for url in rules.urls() {
-            ureq::Proxy::new(url).map_err(|_| BuildError::InvalidProxy)?;
-        }
-        self.rules = rules;
-        Ok(self)
-    }
-
-    /// Builds the transport (reading the platform's certificate store if asked to).
-    pub fn build(self) -> Result<UreqTransport, BuildError> {
-        let UreqTransportBuilder {
-            connect_timeout,
-            max_body_bytes,
-            mut roots,
-            platform_roots,
-            max_idle_per_host,
-            max_idle,
-            rules,
-        } = self;
-        let custom = roots.len();
-        let (root_certs, shown) = if platform_roots {
+        let root_certs = if settings.platform_roots {
             let loaded = rustls_native_certs::load_native_certs();
             if loaded.certs.is_empty() {
-                let why = loaded
-                    .errors
-                    .first()
-                    .map_or_else(|| "no certificate found".to_owned(), ToString::to_string);
-                return Err(BuildError::PlatformRoots(why));
+                return Err(BuildError::platform_roots(loaded.errors.first()));
             }
-            let platform = loaded.certs.len();
             roots.extend(
                 loaded
                     .certs
                     .iter()
                     .map(|c| Certificate::from_der(c.as_ref()).to_owned()),
             );
-            (
-                RootCerts::from(roots),
-                format!("platform ({platform}) + {custom} custom"),
-            )
+            RootCerts::from(roots)
         } else if roots.is_empty() {
-            (RootCerts::WebPki, "webpki".to_owned())
+            RootCerts::WebPki
         } else {
-            (RootCerts::from(roots), format!("{custom} custom"))
+            RootCerts::from(roots)
         };
-        let mut proxies = HashMap::new();
-        for url in rules.urls() {
-            let proxy = ureq::Proxy::new(url).map_err(|_| BuildError::InvalidProxy)?;
-            proxies.insert(url.to_owned(), proxy);
-        }
+        let proxies = settings
+            .proxy
+            .proxies()
+            .map(|parsed| Ok((parsed.url().to_owned(), ureq_proxy(parsed)?)))
+            .collect::<Result<_, BuildError>>()?;
+        let max_idle_per_host = settings
+            .max_idle_per_host
+            .unwrap_or(DEFAULT_MAX_IDLE_PER_HOST);
+        let max_idle = settings
+            .max_idle
+            .unwrap_or(DEFAULT_MAX_IDLE)
+            .max(max_idle_per_host);
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -473,8 +317,8 @@ impl UreqTransportBuilder {
             .accept_encoding(AutoHeaderValue::None)
             .max_idle_connections(max_idle)
             .max_idle_connections_per_host(max_idle_per_host)
-            .timeout_resolve(Some(connect_timeout))
-            .timeout_connect(Some(connect_timeout))
+            .timeout_resolve(Some(settings.connect_timeout))
+            .timeout_connect(Some(settings.connect_timeout))
             .timeout_global(Some(AGENT_TIMEOUT))
             .tls_config(TlsConfig::builder().root_certs(root_certs).build())
             .build();
@@ -486,15 +330,49 @@ impl UreqTransportBuilder {
         Ok(UreqTransport {
             agent,
             settings: Arc::new(Settings {
-                connect_timeout,
-                max_body_bytes,
-                roots: shown,
-                max_idle_per_host,
-                rules,
+                kit: settings.max_idle_connections(max_idle_per_host, max_idle),
                 proxies,
             }),
         })
     }
+
+    fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, BuildError> {
+        ureq::tls::parse_pem(pem)
+            .filter_map(|item| match item {
+                Ok(PemItem::Certificate(cert)) => Some(Ok(cert.der().to_vec())),
+                Ok(_) => None,
+                Err(e) => Some(Err(BuildError::InvalidCertificate(e.to_string()))),
+            })
+            .collect()
+    }
+
+    fn check_root(der: &[u8]) -> Result<(), BuildError> {
+        check_root(der)
+    }
+
+    fn env_var(name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+/// The ureq proxy for `parsed`: its address and decoded credentials, as the
+/// core parsed them (ureq sends the `Proxy-Authorization` itself).
+fn ureq_proxy(parsed: &ParsedProxy) -> Result<ureq::Proxy, BuildError> {
+    let protocol = if parsed.is_https() {
+        ureq::ProxyProtocol::Https
+    } else {
+        ureq::ProxyProtocol::Http
+    };
+    let mut proxy = ureq::Proxy::builder(protocol)
+        .host(parsed.host())
+        .port(parsed.port());
+    if let Some(user) = parsed.username() {
+        proxy = proxy.username(user);
+    }
+    if let Some(password) = parsed.password() {
+        proxy = proxy.password(password);
+    }
+    proxy.build().map_err(|_| BuildError::InvalidProxy)
 }
 
 /// Fails unless `der` can serve as a trust anchor.
@@ -502,4 +380,29 @@ fn check_root(der: &[u8]) -> Result<(), BuildError> {
     rustls::RootCertStore::empty()
         .add(rustls::pki_types::CertificateDer::from(der))
         .map_err(|e| BuildError::InvalidCertificate(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn proxies_built_from_the_parsed_url_match_what_ureq_parses_itself() {
+        for url in [
+            "http://us%40er:p%3Ass@proxy.internal:3128",
+            "https://me:hunter2@[::1]:8443/path",
+            "http://token-only@proxy",
+            "proxy.internal:8080",
+            "https://proxy.internal",
+        ] {
+            let ours = ureq_proxy(&ParsedProxy::parse(url).unwrap()).unwrap();
+            let theirs = ureq::Proxy::new(url).unwrap();
+            assert_eq!(ours.protocol(), theirs.protocol(), "{url}");
+            assert_eq!(ours.host(), theirs.host(), "{url}");
+            assert_eq!(ours.port(), theirs.port(), "{url}");
+            assert_eq!(ours.username(), theirs.username(), "{url}");
+            assert_eq!(ours.password(), theirs.password(), "{url}");
+        }
+    }
 }

@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{RestoreBody, StartTimeout};
-use crate::error::Operation;
 use crate::exchange::Exchange;
 use crate::model::{FieldProblem, MissingState, NetworkPolicy, Sandbox, decode_sandbox};
+use crate::operation::Operation;
 
 /// Restore a snapshot into a new sandbox (the newer route; `timeout` is in **seconds**).
 ///

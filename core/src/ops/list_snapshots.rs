@@ -5,9 +5,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Operation;
 use crate::exchange::Exchange;
 use crate::model::{FieldProblem, SnapshotList, decode_json};
+use crate::operation::Operation;
 use crate::validate;
 
 /// The field snapshots are sorted by.

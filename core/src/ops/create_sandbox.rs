@@ -1,52 +1,12 @@
-//! The sandbox routes the snapshot workflows need: status (for waiting), create
-//! (to have something to snapshot) and delete (to clean up).
+//! `POST /v1/sandbox/`: start a sandbox from a template (the snapshot
+//! workflows need one to snapshot).
 
-use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Operation;
 use crate::exchange::{Exchange, to_json};
-use crate::model::SandboxRef;
-use crate::model::{Deletion, FieldProblem, MissingState, NetworkPolicy, Sandbox, decode_sandbox};
+use crate::model::{FieldProblem, MissingState, NetworkPolicy, Sandbox, decode_sandbox};
+use crate::operation::Operation;
 use crate::validate;
-
-/// `GET /v1/sandbox/{sandbox_id}/`: a sandbox's current status. An answer
-/// without a `state` is a decode error (waiting depends on it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct GetSandbox {
-    /// The sandbox to look at.
-    pub sandbox_id: String,
-}
-
-impl GetSandbox {
-    /// Look at `sandbox` (an id or a [`Sandbox`]).
-    pub fn new(sandbox: impl SandboxRef) -> Self {
-        GetSandbox {
-            sandbox_id: sandbox.sandbox_id().to_owned(),
-        }
-    }
-}
-
-impl<T: SandboxRef> From<T> for GetSandbox {
-    fn from(sandbox: T) -> Self {
-        GetSandbox::new(sandbox)
-    }
-}
-
-impl Exchange for GetSandbox {
-    type Output = Sandbox;
-    const OPERATION: Operation = Operation::GetSandbox;
-    type PathParams<'a> = [&'a str; 1];
-
-    fn path_params(&self) -> [&str; 1] {
-        [&self.sandbox_id]
-    }
-
-    fn decode(&self, body: &[u8]) -> Result<Sandbox, FieldProblem> {
-        decode_sandbox(body, MissingState::Required)
-    }
-}
 
 /// `POST /v1/sandbox/`: start a sandbox from a template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,48 +111,5 @@ impl Exchange for CreateSandbox {
 
     fn decode(&self, body: &[u8]) -> Result<Sandbox, FieldProblem> {
         decode_sandbox(body, MissingState::Starting)
-    }
-}
-
-/// `DELETE /v1/sandbox/{sandbox_id}/`: delete a sandbox (a running one is
-/// terminated first). Like a snapshot delete, a retry that finds it gone after
-/// an earlier attempt may have acted succeeds with [`Deletion::AlreadyDeleted`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct DeleteSandbox {
-    /// The sandbox to delete.
-    pub sandbox_id: String,
-}
-
-impl DeleteSandbox {
-    /// Delete `sandbox` (an id or a [`Sandbox`]).
-    pub fn new(sandbox: impl SandboxRef) -> Self {
-        DeleteSandbox {
-            sandbox_id: sandbox.sandbox_id().to_owned(),
-        }
-    }
-}
-
-impl<T: SandboxRef> From<T> for DeleteSandbox {
-    fn from(sandbox: T) -> Self {
-        DeleteSandbox::new(sandbox)
-    }
-}
-
-impl Exchange for DeleteSandbox {
-    type Output = Deletion;
-    const OPERATION: Operation = Operation::DeleteSandbox;
-    type PathParams<'a> = [&'a str; 1];
-
-    fn path_params(&self) -> [&str; 1] {
-        [&self.sandbox_id]
-    }
-
-    fn decode(&self, _body: &[u8]) -> Result<Deletion, FieldProblem> {
-        Ok(Deletion::Deleted)
-    }
-
-    fn settled_by_earlier_attempt(&self, status: StatusCode) -> Option<Deletion> {
-        super::already_deleted(status)
     }
 }

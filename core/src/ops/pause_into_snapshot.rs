@@ -2,15 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Operation;
 use crate::exchange::Exchange;
 use crate::model::SandboxRef;
 use crate::model::{FieldProblem, Snapshot, decode_json};
+use crate::operation::Operation;
 
 /// Pause a running sandbox into a snapshot; the sandbox is stopped afterwards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct PauseSandbox {
+pub struct PauseIntoSnapshot {
     /// The sandbox to pause.
     pub sandbox_id: String,
     /// The snapshot's name (trimmed; 1 to 64 characters); generated if absent.
@@ -18,10 +18,10 @@ pub struct PauseSandbox {
     pub name: Option<String>,
 }
 
-impl PauseSandbox {
+impl PauseIntoSnapshot {
     /// Pause `sandbox` (an id or a [`Sandbox`](crate::Sandbox)).
     pub fn new(sandbox: impl SandboxRef) -> Self {
-        PauseSandbox {
+        PauseIntoSnapshot {
             sandbox_id: sandbox.sandbox_id().to_owned(),
             name: None,
         }
@@ -34,15 +34,15 @@ impl PauseSandbox {
     }
 }
 
-impl<T: SandboxRef> From<T> for PauseSandbox {
+impl<T: SandboxRef> From<T> for PauseIntoSnapshot {
     fn from(sandbox: T) -> Self {
-        PauseSandbox::new(sandbox)
+        PauseIntoSnapshot::new(sandbox)
     }
 }
 
-impl Exchange for PauseSandbox {
+impl Exchange for PauseIntoSnapshot {
     type Output = Snapshot;
-    const OPERATION: Operation = Operation::PauseSandbox;
+    const OPERATION: Operation = Operation::PauseIntoSnapshot;
     type PathParams<'a> = [&'a str; 1];
 
     fn path_params(&self) -> [&str; 1] {

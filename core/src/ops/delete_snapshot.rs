@@ -3,10 +3,10 @@
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Operation;
 use crate::exchange::Exchange;
 use crate::model::SnapshotRef;
 use crate::model::{Deletion, FieldProblem};
+use crate::operation::Operation;
 
 /// Delete a snapshot. Fails with a conflict while a sandbox restored from it runs.
 ///

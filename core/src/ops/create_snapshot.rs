@@ -2,10 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Operation;
 use crate::exchange::Exchange;
 use crate::model::SandboxRef;
 use crate::model::{FieldProblem, Snapshot, decode_json};
+use crate::operation::Operation;
 
 /// Snapshot a running sandbox; it keeps running unless `kill_sandbox_after` is set.
 ///
