@@ -347,6 +347,11 @@ pub(crate) enum Sandboxes {
         /// The sandbox's id
         sandbox_id: String,
     },
+    /// Pause a running sandbox in place, keeping its memory and disk
+    Pause {
+        /// The sandbox's id
+        sandbox_id: String,
+    },
     /// Wait until a sandbox is running
     Wait {
         /// The sandbox's id

@@ -12,7 +12,7 @@ use leap0_core::transport::{ProxyRules, Secrets};
 use leap0_core::{
     ApiErrorKind, Call, Config, CreateSandbox, CreateSnapshot, DeleteSandbox, DeleteSnapshot,
     Error, GetSandbox, ListSnapshots, NetworkPolicy, Operation, OrderBy, PauseIntoSnapshot,
-    RestoreSnapshot, ResumeSnapshot, RetryPolicy, SortBy, WaitPolicy,
+    PauseSandbox, RestoreSnapshot, ResumeSnapshot, RetryPolicy, SortBy, WaitPolicy,
 };
 
 use crate::args::{
@@ -530,6 +530,14 @@ fn sandbox_plan(op: &Sandboxes) -> Result<Plan<'_>, Failure> {
         Sandboxes::Get { sandbox_id } => Plan {
             call: Call::GetSandbox(GetSandbox::new(sandbox_id.as_str())),
             label: format!("reading sandbox {}", output::shown(sandbox_id)),
+            starts: false,
+            subject: Subject::Sandbox(sandbox_id),
+            argument: sandbox_id,
+            wait_timeout: None,
+        },
+        Sandboxes::Pause { sandbox_id } => Plan {
+            call: Call::PauseSandbox(PauseSandbox::new(sandbox_id.as_str())),
+            label: format!("pausing sandbox {}", output::shown(sandbox_id)),
             starts: false,
             subject: Subject::Sandbox(sandbox_id),
             argument: sandbox_id,

@@ -33,6 +33,7 @@ macro_rules! for_each_operation {
             get_sandbox: GetSandbox, "get sandbox", GET "/v1/sandbox/{sandbox_id}/" -> OK, fn sandbox;
             create_sandbox: CreateSandbox, "create sandbox", POST "/v1/sandbox/" -> CREATED, fn create_sandbox;
             delete_sandbox: DeleteSandbox, "delete sandbox", DELETE "/v1/sandbox/{sandbox_id}/" -> NO_CONTENT, fn delete_sandbox;
+            pause_sandbox: PauseSandbox, "pause sandbox", POST "/v1/sandbox/{sandbox_id}/pause" -> CREATED, fn pause_sandbox;
         }
     };
 }
