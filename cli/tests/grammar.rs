@@ -20,6 +20,7 @@ const COMMANDS: &[&[&str]] = &[
     &["sandboxes"],
     &["sandboxes", "create"],
     &["sandboxes", "get"],
+    &["sandboxes", "pause"],
     &["sandboxes", "wait"],
     &["sandboxes", "delete"],
     &["cassette"],

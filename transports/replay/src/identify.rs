@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn every_route_is_recognised() {
-        let cases: [(&str, &str, &str, Operation, Value); 10] = [
+        let cases: [(&str, &str, &str, Operation, Value); 11] = [
             (
                 "POST",
                 "/prefix/v1/sandbox/sb-1/snapshot/create",
@@ -211,6 +211,13 @@ mod tests {
                 Operation::DeleteSandbox,
                 json!({"sandbox_id": "sb-1"}),
             ),
+            (
+                "POST",
+                "/v1/sandbox/sb-1/pause",
+                "",
+                Operation::PauseSandbox,
+                json!({"sandbox_id": "sb-1"}),
+            ),
         ];
         for (method, target, body, operation, inputs) in cases {
             assert_eq!(
@@ -238,5 +245,24 @@ mod tests {
                 "{method} {target}"
             );
         }
+    }
+
+    #[test]
+    fn a_recorded_operation_is_what_its_route_says() {
+        // Before the rename, the snapshot pause was stored as `pause_sandbox`,
+        // today the name of the pause in place.
+        let stored = Operation::from_name("pause_sandbox");
+        let pause_into = recorded_operation(stored, "POST", "/v1/sandbox/sb-1/snapshot/pause");
+        assert_eq!(pause_into, Some(Operation::PauseIntoSnapshot));
+        let in_place = recorded_operation(stored, "POST", "/v1/sandbox/sb-1/pause");
+        assert_eq!(in_place, Some(Operation::PauseSandbox));
+        // An unknown route keeps what was stored; an unknown name is no operation.
+        assert_eq!(
+            recorded_operation(stored, "GET", "/v2/other"),
+            Some(Operation::PauseSandbox)
+        );
+        let unknown: Option<Operation> =
+            lenient_operation(&mut serde_json::Deserializer::from_str(r#""fly""#)).unwrap();
+        assert_eq!(unknown, None);
     }
 }
