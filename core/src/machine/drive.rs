@@ -3,6 +3,10 @@
 //!
 //! Nothing here demands `Send`: a run's future is `Send` exactly when the
 //! machine, transport and clock futures are.
+//!
+//! A clock that gives each call a timeline of its own ([`Clock::call_timeline`])
+//! gets one per run: the run's waits and its transport's [`Elapsed`] times move
+//! that timeline only, so concurrent runs never age each other's deadlines.
 
 use std::future::Future;
 use std::pin::pin;
@@ -13,7 +17,8 @@ use super::{Action, Machine, misuse};
 use crate::error::Error;
 use crate::time::Timestamp;
 use crate::transport::{
-    AsyncClock, AsyncTransport, Clock, Request, Response, Transport, TransportError,
+    AsyncClock, AsyncTransport, Clock, Elapsed, Request, Response, Transport, TransportError,
+    VirtualClock,
 };
 
 /// What the drive loop needs from the outside: time, sending, waiting.
@@ -27,11 +32,20 @@ trait Io {
     fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()>;
 }
 
-struct Blocking<'a, T: ?Sized, C: ?Sized>(&'a T, &'a C);
+/// The call's own timeline when its clock gives calls one, else the clock's.
+struct Time<'a, C: ?Sized> {
+    clock: &'a C,
+    own: Option<VirtualClock>,
+}
+
+struct Blocking<'a, T: ?Sized, C: ?Sized>(&'a T, Time<'a, C>);
 
 impl<T: Transport + ?Sized, C: Clock + ?Sized> Io for Blocking<'_, T, C> {
     fn now(&self) -> Timestamp {
-        self.1.now()
+        match &self.1.own {
+            Some(own) => own.now(),
+            None => self.1.clock.now(),
+        }
     }
 
     fn send(
@@ -39,33 +53,55 @@ impl<T: Transport + ?Sized, C: Clock + ?Sized> Io for Blocking<'_, T, C> {
         request: Request,
         timeout: Duration,
     ) -> impl Future<Output = Result<Response, TransportError>> {
-        std::future::ready(self.0.send(request, timeout))
+        std::future::ready(elapse(self.1.own.as_ref(), self.0.send(request, timeout)))
     }
 
     fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()> {
-        self.1.sleep_until(deadline);
+        match &self.1.own {
+            Some(own) => own.advance_to(deadline),
+            None => self.1.clock.sleep_until(deadline),
+        }
         std::future::ready(())
     }
 }
 
-struct Async<'a, T: ?Sized, C: ?Sized>(&'a T, &'a C);
+struct Async<'a, T: ?Sized, C: ?Sized>(&'a T, Time<'a, C>);
 
 impl<T: AsyncTransport + ?Sized, C: AsyncClock + ?Sized> Io for Async<'_, T, C> {
     fn now(&self) -> Timestamp {
-        self.1.now()
+        match &self.1.own {
+            Some(own) => own.now(),
+            None => self.1.clock.now(),
+        }
     }
 
-    fn send(
-        &self,
-        request: Request,
-        timeout: Duration,
-    ) -> impl Future<Output = Result<Response, TransportError>> {
-        self.0.send(request, timeout)
+    async fn send(&self, request: Request, timeout: Duration) -> Result<Response, TransportError> {
+        elapse(self.1.own.as_ref(), self.0.send(request, timeout).await)
     }
 
-    fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()> {
-        self.1.sleep_until(deadline)
+    async fn sleep_until(&self, deadline: Timestamp) {
+        match &self.1.own {
+            Some(own) => own.advance_to(deadline),
+            None => self.1.clock.sleep_until(deadline).await,
+        }
     }
+}
+
+/// Moves a call's own timeline by the time its transport says the exchange took.
+fn elapse(
+    own: Option<&VirtualClock>,
+    outcome: Result<Response, TransportError>,
+) -> Result<Response, TransportError> {
+    if let Some(own) = own {
+        let elapsed = match &outcome {
+            Ok(response) => response.extensions().get::<Elapsed>().map(|e| e.0),
+            Err(error) => error.elapsed(),
+        };
+        if let Some(elapsed) = elapsed {
+            own.advance(elapsed);
+        }
+    }
+    outcome
 }
 
 /// Runs `machine` to completion over a blocking transport and clock: what
@@ -76,7 +112,11 @@ where
     T: Transport + ?Sized,
     C: Clock + ?Sized,
 {
-    let mut future = pin!(drive(machine, Blocking(transport, clock)));
+    let time = Time {
+        own: clock.call_timeline(),
+        clock,
+    };
+    let mut future = pin!(drive(machine, Blocking(transport, time)));
     let mut cx = Context::from_waker(Waker::noop());
     // Every future the blocking `Io` hands out is ready, so the first poll
     // completes; looping keeps this correct without assuming it.
@@ -95,7 +135,11 @@ where
     T: AsyncTransport + ?Sized,
     C: AsyncClock + ?Sized,
 {
-    drive(machine, Async(transport, clock)).await
+    let time = Time {
+        own: clock.call_timeline(),
+        clock,
+    };
+    drive(machine, Async(transport, time)).await
 }
 
 async fn drive<M: Machine>(mut machine: M, io: impl Io) -> Result<M::Output, Error> {

@@ -114,6 +114,12 @@ pub trait Clock {
     fn now(&self) -> Timestamp;
     /// Blocks until `deadline` (returns at once if it has passed).
     fn sleep_until(&self, deadline: Timestamp);
+    /// A timeline of its own for one call, if this clock gives calls one (see
+    /// [`VirtualClock::per_call`]); `None`, the default, means every call
+    /// shares this clock's timeline, as real clocks do.
+    fn call_timeline(&self) -> Option<VirtualClock> {
+        None
+    }
 }
 
 /// A source of time for asynchronous drivers. The future need not be `Send`.
@@ -122,7 +128,19 @@ pub trait AsyncClock {
     fn now(&self) -> Timestamp;
     /// Resolves at `deadline` (at once if it has passed).
     fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()>;
+    /// A timeline of its own for one call; see [`Clock::call_timeline`].
+    fn call_timeline(&self) -> Option<VirtualClock> {
+        None
+    }
 }
+
+/// How long an exchange took on a virtual timeline: a transport that replays
+/// recorded traffic attaches it to a [`Response`]'s extensions (and a
+/// [`TransportError`] carries it, see [`TransportError::elapsed`]), and a
+/// drive loop on a [per-call timeline](VirtualClock::per_call) moves that
+/// call's time by it. Real transports attach nothing: real time passes by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(pub Duration);
 
 /// What went wrong when a transport could not get an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -199,6 +217,8 @@ pub struct TransportError {
     pub message: String,
     #[serde(skip)]
     cause: Option<Cause>,
+    #[serde(skip)]
+    elapsed: Option<Duration>,
 }
 
 impl PartialEq for TransportError {
@@ -252,6 +272,7 @@ impl TransportError {
             may_have_been_sent,
             message: message.into(),
             cause: None,
+            elapsed: None,
         }
     }
 
@@ -285,7 +306,19 @@ impl TransportError {
         )
     }
 
-    /// Attaches a typed cause (returned by [`source`](StdError::source)).
+    /// Records how long the failed exchange took on a virtual timeline (see [`Elapsed`]).
+    pub fn with_elapsed(mut self, elapsed: Duration) -> Self {
+        self.elapsed = Some(elapsed);
+        self
+    }
+
+    /// How long the failed exchange took on a virtual timeline, if the
+    /// transport says (see [`Elapsed`]).
+    pub fn elapsed(&self) -> Option<Duration> {
+        self.elapsed
+    }
+
+    /// Attaches a typed cause, returned by [`source`](StdError::source).
     pub fn with_cause(mut self, cause: impl StdError + Send + Sync + 'static) -> Self {
         self.cause = Some(Arc::new(cause));
         self

@@ -114,6 +114,7 @@
 
 mod cassette;
 mod drift;
+mod drive;
 mod identify;
 mod index;
 mod load;
@@ -128,6 +129,7 @@ pub use cassette::{
     RecordedResponse, Redactions, Version,
 };
 pub use drift::{DRIFT_BASE_URL, Drift, check_drift};
+pub use drive::drive_all;
 pub use identify::identify;
 pub use normalize::Difference;
 pub use record::{RecordOptions, Recorder};

@@ -459,6 +459,13 @@ impl<C: Clock> Clock for SessionClock<C> {
             SessionClock::Real(clock) => clock.sleep_until(deadline),
         }
     }
+
+    fn call_timeline(&self) -> Option<VirtualClock> {
+        match self {
+            SessionClock::Virtual(clock) => Clock::call_timeline(clock),
+            SessionClock::Real(clock) => clock.call_timeline(),
+        }
+    }
 }
 
 impl<C: AsyncClock> AsyncClock for SessionClock<C> {
@@ -481,6 +488,13 @@ impl<C: AsyncClock> AsyncClock for SessionClock<C> {
             if let Some(wait) = real {
                 wait.await;
             }
+        }
+    }
+
+    fn call_timeline(&self) -> Option<VirtualClock> {
+        match self {
+            SessionClock::Virtual(clock) => AsyncClock::call_timeline(clock),
+            SessionClock::Real(clock) => clock.call_timeline(),
         }
     }
 }

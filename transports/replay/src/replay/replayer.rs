@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use leap0_core::Operation;
 use leap0_core::transport::{
-    AsyncTransport, Request, Response, Secrets, Transport, TransportError, TransportErrorKind,
+    AsyncTransport, Elapsed, Request, Response, Secrets, Transport, TransportError, TransportErrorKind,
     VirtualClock,
 };
 
@@ -144,13 +144,16 @@ impl Replayer {
                 index,
                 redactor,
                 compare,
-                clock: VirtualClock::new(),
+                clock: VirtualClock::per_call(),
                 state: Mutex::new(state),
             }),
         }
     }
 
-    /// The clock clients must use with this replayer. Clones share its timeline.
+    /// The clock clients must use with this replayer: a
+    /// [per-call](VirtualClock::per_call) virtual clock, so that calls in flight
+    /// together each wait on a timeline of their own and replay exactly as they
+    /// ran. Its time is the furthest any call has reached.
     pub fn clock(&self) -> VirtualClock {
         self.shared.clock.clone()
     }
@@ -332,13 +335,22 @@ impl Replayer {
                 format!("leap0-replay: recorded interaction #{index} does not exist"),
             ));
         };
-        if self.shared.options.simulate_latency {
-            self.shared
-                .clock
-                .advance(Duration::from_millis(interaction.latency_ms));
+        // The recorded latency moves the shared clock (for a request sent
+        // outside any call) and, through `Elapsed`, the timeline of the call
+        // that sent it.
+        let elapsed = self
+            .shared
+            .options
+            .simulate_latency
+            .then(|| Duration::from_millis(interaction.latency_ms));
+        if let Some(elapsed) = elapsed {
+            self.shared.clock.advance(elapsed);
         }
         match &interaction.answer {
-            Answer::Failure(failure) => Err(failure.clone()),
+            Answer::Failure(failure) => Err(match elapsed {
+                Some(elapsed) => failure.clone().with_elapsed(elapsed),
+                None => failure.clone(),
+            }),
             Answer::Response {
                 status,
                 headers,
@@ -350,6 +362,9 @@ impl Replayer {
                 map.reserve(headers.len());
                 for (name, value) in headers {
                     map.append(name.clone(), value.clone());
+                }
+                if let Some(elapsed) = elapsed {
+                    response.extensions_mut().insert(Elapsed(elapsed));
                 }
                 Ok(response)
             }
