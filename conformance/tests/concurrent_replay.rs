@@ -117,13 +117,10 @@ fn record_live(dir: &std::path::Path) -> (std::path::PathBuf, Vec<Value>) {
 }
 
 fn emulator_ready_after(delay: Duration) -> leap0_emulator::Emulator {
-    let emu = leap0_emulator::Emulator::start_with(
-        EmulatorConfig::default()
-            .api_key(API_KEY)
-            .ready_after(delay),
-    )
-    .unwrap();
-    emu
+    let config = EmulatorConfig::default()
+        .api_key(API_KEY)
+        .ready_after(delay);
+    leap0_emulator::Emulator::start_with(config).unwrap()
 }
 
 /// A replayer that lets every other task run before each answer, as a real
