@@ -143,3 +143,37 @@ fn the_checked_in_cassettes_hold_no_key_and_no_drift() {
         }
     }
 }
+
+/// A test that owns its cassette (`tests/cassettes/replay/<this test>.json`):
+/// one line opens it, `LEAP0_RECORD=all` re-records it against a fresh
+/// emulator, and dropping it checks that every interaction was used.
+#[test]
+fn a_test_owns_its_cassette() {
+    use leap0_core::{Config, CreateSnapshot, Deletion, SandboxState, SnapshotsClient};
+    use leap0_replay::{RecordOptions, TestOptions, test_session};
+
+    let record = RecordOptions::new().secret(leap0_conformance::API_KEY);
+    let session = test_session!(
+        leap0_ureq::UreqTransport::new(),
+        TestOptions::new().record(record)
+    );
+    let emulator = session.is_recording().then(leap0_conformance::emulator);
+    let base_url = emulator
+        .as_ref()
+        .map_or_else(|| "http://127.0.0.1:9".to_owned(), |e| e.base_url());
+    let config = Config::builder()
+        .api_key(leap0_conformance::API_KEY)
+        .base_url(base_url)
+        .build()
+        .unwrap();
+    let clock = session.clock(leap0_ureq::SystemClock::new());
+    let client = SnapshotsClient::new(config, session.clone(), clock);
+
+    let snapshot = client
+        .create(CreateSnapshot::new("sb-seed-1").name("owned"))
+        .unwrap();
+    let sandbox = client.resume_and_wait(&snapshot).unwrap();
+    assert_eq!(sandbox.state, SandboxState::Running);
+    assert_eq!(client.delete_sandbox(&sandbox).unwrap(), Deletion::Deleted);
+    assert_eq!(client.delete(&snapshot).unwrap(), Deletion::Deleted);
+}

@@ -123,6 +123,7 @@ mod record;
 mod replay;
 mod session;
 mod store;
+mod test_session;
 
 pub use cassette::{
     Body, CASSETTE_VERSION, Cassette, CassetteError, Interaction, Meta, REDACTED, RecordedRequest,
@@ -137,3 +138,4 @@ pub use replay::{
     Candidate, Exhausted, Mismatch, ReplayError, ReplayOptions, Replayer, UnusedInteraction,
 };
 pub use session::{Mode, ModeError, RECORD_ENV, Session, SessionClock};
+pub use test_session::{CASSETTE_DIR_ENV, TestName, TestOptions, TestSession};

@@ -196,6 +196,9 @@ pub enum ReplayError {
         /// The cassette file that does not exist.
         path: PathBuf,
     },
+    /// `LEAP0_RECORD` names no mode.
+    #[error(transparent)]
+    Mode(#[from] crate::ModeError),
 }
 
 impl fmt::Debug for ReplayError {
