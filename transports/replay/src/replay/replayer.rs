@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use leap0_core::Operation;
 use leap0_core::transport::{
-    AsyncTransport, Elapsed, Request, Response, Secrets, Transport, TransportError, TransportErrorKind,
-    VirtualClock,
+    AsyncTransport, Elapsed, Request, Response, Secrets, Transport, TransportError,
+    TransportErrorKind, VirtualClock,
 };
 
 use crate::cassette::{Cassette, CassetteError, read};
