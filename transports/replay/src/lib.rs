@@ -121,6 +121,7 @@ mod load;
 mod normalize;
 mod record;
 mod replay;
+mod rules;
 mod session;
 mod store;
 mod test_session;
@@ -136,6 +137,9 @@ pub use normalize::Difference;
 pub use record::{RecordOptions, Recorder};
 pub use replay::{
     Candidate, Exhausted, Mismatch, ReplayError, ReplayOptions, Replayer, UnusedInteraction,
+};
+pub use rules::{
+    InteractionHook, JsonPath, Matcher, RequestHook, RequestView, ResponseHook, RuleError,
 };
 pub use session::{Mode, ModeError, RECORD_ENV, Session, SessionClock};
 pub use test_session::{CASSETTE_DIR_ENV, TestName, TestOptions, TestSession};

@@ -1,6 +1,12 @@
 //! How a replayer matches live requests to recorded ones, and what it does when
 //! they run out.
 
+use std::sync::Arc;
+
+use leap0_core::transport::{Request, Response};
+
+use crate::rules::{Hooks, Ignored, RequestView, RuleError};
+
 /// What to do when a request matches only recorded interactions that were all
 /// used already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -55,6 +61,10 @@ pub struct ReplayOptions {
     /// with `LEAP0_RECORD=missing` or `all`, or delete the file). A program
     /// with its own way to re-record (a command-line flag) names it here.
     pub rerecord_hint: Option<String>,
+    /// Fields left out of matching (see [`ignore`](Self::ignore)).
+    pub(crate) ignored: Ignored,
+    /// A matcher and hooks of the test's own.
+    pub(crate) hooks: Hooks,
 }
 
 impl Default for ReplayOptions {
@@ -68,6 +78,8 @@ impl Default for ReplayOptions {
             allow_unused: false,
             simulate_latency: true,
             rerecord_hint: None,
+            ignored: Ignored::default(),
+            hooks: Hooks::default(),
         }
     }
 }
@@ -127,6 +139,50 @@ impl ReplayOptions {
     /// Sets [`rerecord_hint`](Self::rerecord_hint).
     pub fn rerecord_hint(mut self, hint: impl Into<String>) -> Self {
         self.rerecord_hint = Some(hint.into());
+        self
+    }
+
+    /// Leaves a field out of matching, in recorded and live requests alike:
+    /// `body.PATH` (a JSON body's field: `body.name`,
+    /// `body.network_policy.transforms[*].inject_headers`, `body.items[0]`) or
+    /// `query.NAME` (a query parameter). A miss still reports the closest
+    /// recorded requests, with the differences that remain.
+    ///
+    /// ```
+    /// let options = leap0_replay::ReplayOptions::default()
+    ///     .ignore("body.name")?
+    ///     .ignore("query.page")?;
+    /// assert!(leap0_replay::ReplayOptions::default().ignore("name").is_err());
+    /// # Ok::<(), leap0_replay::RuleError>(())
+    /// ```
+    pub fn ignore(mut self, rule: &str) -> Result<Self, RuleError> {
+        self.ignored.add(rule)?;
+        Ok(self)
+    }
+
+    /// Decides matches with `matcher(recorded, live)` instead of comparing
+    /// query, body and headers: each request takes the first unused recorded
+    /// request with the same method for which it returns `true` (a scan, not
+    /// an index lookup). Ignore rules and redaction apply first; a miss still
+    /// reports the closest recorded requests.
+    pub fn matcher(
+        mut self,
+        matcher: impl Fn(RequestView<'_>, RequestView<'_>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.matcher = Some(Arc::new(matcher));
+        self
+    }
+
+    /// Changes each live request before it is matched (for a value the test
+    /// cannot fix, such as a generated name).
+    pub fn before_match(mut self, hook: impl Fn(&mut Request) + Send + Sync + 'static) -> Self {
+        self.hooks.before_match = Some(Arc::new(hook));
+        self
+    }
+
+    /// Changes each replayed answer before the client gets it.
+    pub fn before_playback(mut self, hook: impl Fn(&mut Response) + Send + Sync + 'static) -> Self {
+        self.hooks.before_playback = Some(Arc::new(hook));
         self
     }
 }

@@ -21,6 +21,7 @@ use crate::session::RECORD_ENV;
 
 use super::options::{Exhausted, ReplayOptions};
 use super::report::{Candidate, Mismatch, ReplayError, UnusedInteraction};
+use crate::rules::RequestView;
 
 /// A [`Transport`] and [`AsyncTransport`] that answers from a [`Cassette`], with
 /// no network and no waiting.
@@ -115,7 +116,12 @@ impl Replayer {
         ))
     }
 
-    pub(crate) fn build(book: Book, options: ReplayOptions, path: Option<PathBuf>) -> Replayer {
+    pub(crate) fn build(mut book: Book, options: ReplayOptions, path: Option<PathBuf>) -> Replayer {
+        if !options.ignored.is_empty() {
+            for x in &mut book.interactions {
+                options.ignored.apply(&mut x.request);
+            }
+        }
         let redactor = Redactor::new(&book.meta.redact, &Secrets::new());
         let headers = options
             .match_headers
@@ -254,6 +260,18 @@ impl Replayer {
     }
 
     fn live_shape(&self, request: &Request) -> Shape {
+        match &self.shared.options.hooks.before_match {
+            Some(hook) => {
+                let mut changed = request.clone();
+                hook(&mut changed);
+                self.shape_of(&changed)
+            }
+            None => self.shape_of(request),
+        }
+    }
+
+    /// A live request in comparable form: redacted, ignored fields left out.
+    fn shape_of(&self, request: &Request) -> Shape {
         let redactor = &self.shared.redactor;
         let target = request.uri().path_and_query().map_or_else(
             || request.uri().path().to_owned(),
@@ -265,12 +283,45 @@ impl Replayer {
         } else {
             redactor.headers(request.headers())
         };
-        Shape::new(
+        let mut shape = Shape::new(
             request.method().as_str(),
             &target,
             headers,
             redactor.body_form(request.body()),
-        )
+        );
+        self.shared.options.ignored.apply(&mut shape);
+        shape
+    }
+
+    /// Whether interaction `i` answers `live`: by key, or by the custom matcher.
+    fn answers(&self, i: usize, list: Option<usize>, live: &Shape) -> bool {
+        let shared = &self.shared;
+        match &shared.options.hooks.matcher {
+            Some(matcher) => shared.book.interactions.get(i).is_some_and(|x| {
+                x.request.method == live.method
+                    && matcher(RequestView::new(&x.request), RequestView::new(live))
+            }),
+            None => shared.index.matches(i, list, live, &shared.compare),
+        }
+    }
+
+    /// With a custom matcher: the first unused interaction it accepts, or
+    /// when all are used and `RepeatLast` is asked for, the last one.
+    fn pick_by_matcher(&self, live: &Shape, state: &State) -> Pick {
+        let accepted = (0..state.used.len()).filter(|&i| self.answers(i, None, live));
+        let mut last = None;
+        for i in accepted {
+            if !state.used.get(i).copied().unwrap_or(true) {
+                return Pick::Use(i);
+            }
+            last = Some(i);
+        }
+        match last {
+            Some(i) if self.shared.options.on_exhausted == Exhausted::RepeatLast => Pick::Use(i),
+            _ => Pick::NoMatch {
+                expected_next: None,
+            },
+        }
     }
 
     fn pick(&self, live: &Shape, live_key: &str, state: &mut State) -> Pick {
@@ -283,12 +334,15 @@ impl Replayer {
         if shared.options.strict_order {
             let next = state.next_unused;
             let next_exists = next < state.used.len();
-            if next_exists && index.matches(next, list.map(|(id, _)| id), live, &shared.compare) {
+            if next_exists && self.answers(next, list.map(|(id, _)| id), live) {
                 return Pick::Use(next);
             }
             return Pick::NoMatch {
                 expected_next: next_exists.then_some(next),
             };
+        }
+        if shared.options.hooks.matcher.is_some() {
+            return self.pick_by_matcher(live, state);
         }
         // The first unused entry of the key's list, moving its cursor past used ones.
         let keyed = list.and_then(|(id, entries)| {
@@ -365,6 +419,9 @@ impl Replayer {
                 }
                 if let Some(elapsed) = elapsed {
                     response.extensions_mut().insert(Elapsed(elapsed));
+                }
+                if let Some(hook) = &self.shared.options.hooks.before_playback {
+                    hook(&mut response);
                 }
                 Ok(response)
             }
