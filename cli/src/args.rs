@@ -369,11 +369,26 @@ pub(crate) enum Sandboxes {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum CassetteCommand {
-    /// Check a cassette: that it loads, and that the current client would still
-    /// send exactly the recorded requests
+    /// Check a cassette: that it loads, that the current client would still
+    /// send exactly the recorded requests, and that it still reads every
+    /// recorded answer
     Check {
         /// The cassette file
         file: PathBuf,
+        /// Fail if the cassette was recorded longer ago than this (90d, 12h)
+        #[arg(
+            long,
+            value_name = "DURATION",
+            value_parser = |text: &str| -> Result<Duration, String> {
+                let text = text.trim();
+                match humantime::parse_duration(text) {
+                    Ok(age) if age.is_zero() => Err("must be more than zero, like 90d".to_owned()),
+                    Ok(age) => Ok(age),
+                    Err(e) => Err(format!("{text:?} is not a duration like 90d or 12h ({e})")),
+                }
+            }
+        )]
+        max_age: Option<Duration>,
     },
 }
 

@@ -254,47 +254,139 @@ fn session_failure(error: ReplayError, path: &Path) -> Failure {
 
 /// The result of `leap0 cassette check`.
 pub(crate) struct CheckReport {
-    pub(crate) clean: bool,
     pub(crate) text: String,
     pub(crate) json: serde_json::Value,
-    pub(crate) problem: String,
+    /// What fails the check, if anything: a stable kind (`drift`, `decode`
+    /// or `stale`, the first that applies) and a message naming every problem.
+    pub(crate) failure: Option<(&'static str, String)>,
 }
 
-/// Loads a cassette and rebuilds each recorded request with the current client.
-pub(crate) fn check_cassette(path: &Path) -> Result<CheckReport, Failure> {
+/// Loads a cassette, rebuilds each recorded request and decodes each recorded
+/// answer with the current client and, given a maximum age, checks how long
+/// ago it was recorded. Unknown fields in answers are reported, not a failure.
+pub(crate) fn check_cassette(
+    path: &Path,
+    max_age: Option<std::time::Duration>,
+) -> Result<CheckReport, Failure> {
+    use crate::output::shown;
+    use leap0_replay::DecodeProblem;
+
     let cassette = leap0_replay::Cassette::load(path)
         .map_err(|e| Failure::other("cassette", e.to_string()))?;
     let drifts = leap0_replay::check_drift(&cassette);
+    let decoded = leap0_replay::check_decoding(&cassette);
+    let stale = max_age.and_then(|max| {
+        leap0_replay::check_age(&cassette.meta, max, std::time::SystemTime::now())
+            .map(|stale| stale.in_file(path))
+    });
     let count = cassette.interactions.len();
     let mut text = format!(
         "{}: version {}, {count} interaction{}, recorded with leap0 {}\n",
         path.display(),
         cassette.version.0,
         if count == 1 { "" } else { "s" },
-        crate::output::shown(&cassette.meta.crate_version),
+        shown(&cassette.meta.crate_version),
     );
+    match (&stale, max_age) {
+        (Some(stale), _) => text.push_str(&format!("stale: {}\n", shown(&stale.to_string()))),
+        (None, Some(max)) => text.push_str(&format!(
+            "age: recorded at {}, within --max-age {}\n",
+            shown(&cassette.meta.recorded_at),
+            match max.as_secs() {
+                secs if secs % 86_400 == 0 && max.subsec_nanos() == 0 =>
+                    format!("{}d", secs / 86_400),
+                _ => humantime::format_duration(max).to_string(),
+            }
+        )),
+        (None, None) => {}
+    }
     for drift in &drifts {
-        text.push_str(&format!(
-            "drift: {}\n",
-            crate::output::shown(&drift.to_string())
-        ));
+        text.push_str(&format!("drift: {}\n", shown(&drift.to_string())));
     }
     if drifts.is_empty() {
         text.push_str("every recorded request is what this client sends today\n");
     }
+    let (failures, unknown): (Vec<_>, Vec<_>) = decoded.iter().partition(|d| d.is_failure());
+    for finding in &failures {
+        text.push_str(&format!("decode: {}\n", shown(&finding.to_string())));
+    }
+    for finding in &unknown {
+        text.push_str(&format!(
+            "unknown fields: {}\n",
+            shown(&finding.to_string())
+        ));
+    }
+    if failures.is_empty() {
+        text.push_str("every recorded answer decodes with this client's models\n");
+    }
+
+    let decode_json = |finding: &&leap0_replay::DecodeFinding| {
+        let mut entry = serde_json::json!({
+            "interaction": finding.interaction,
+            "operation": finding.operation.name(),
+        });
+        match &finding.problem {
+            DecodeProblem::Fails { field, reason } => {
+                entry["field"] = field.as_str().into();
+                entry["reason"] = reason.as_str().into();
+            }
+            DecodeProblem::UnknownFields { fields } => entry["fields"] = fields.clone().into(),
+            _ => {}
+        }
+        entry
+    };
     let json = serde_json::json!({
         "file": path.display().to_string(),
         "version": cassette.version.0,
         "interactions": count,
+        "recorded_at": cassette.meta.recorded_at,
         "drift": drifts.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+        "decode": failures.iter().map(decode_json).collect::<Vec<_>>(),
+        "unknown_fields": unknown.iter().map(decode_json).collect::<Vec<_>>(),
+        "max_age_seconds": max_age.map(|max| max.as_secs()),
+        "stale": stale.as_ref().map(|stale| serde_json::json!({
+            "recorded_at": stale.recorded_at,
+            "age_seconds": stale.age.as_ref().ok().map(|age| age.as_secs()),
+            "message": stale.to_string(),
+        })),
+    });
+
+    let mut problems: Vec<(&'static str, String)> = Vec::new();
+    if !drifts.is_empty() {
+        problems.push((
+            "drift",
+            format!(
+                "{} of {count} recorded requests differ from what this client sends today",
+                drifts.len()
+            ),
+        ));
+    }
+    if !failures.is_empty() {
+        let which: Vec<String> = failures
+            .iter()
+            .map(|f| format!("#{}", f.interaction))
+            .collect();
+        problems.push((
+            "decode",
+            format!(
+                "{} recorded answer{} no longer decode{} with this client's models (interaction {})",
+                failures.len(),
+                if failures.len() == 1 { "" } else { "s" },
+                if failures.len() == 1 { "s" } else { "" },
+                which.join(", ")
+            ),
+        ));
+    }
+    if let Some(stale) = &stale {
+        problems.push(("stale", shown(&stale.to_string())));
+    }
+    let failure = problems.first().map(|(kind, _)| {
+        let messages: Vec<&str> = problems.iter().map(|(_, m)| m.as_str()).collect();
+        (*kind, messages.join("; "))
     });
     Ok(CheckReport {
-        clean: drifts.is_empty(),
-        problem: format!(
-            "{} of {count} recorded requests differ from what this client sends today",
-            drifts.len()
-        ),
         text,
         json,
+        failure,
     })
 }

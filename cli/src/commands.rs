@@ -72,14 +72,13 @@ impl Run<'_> {
                 let plan = sandbox_plan(op)?;
                 self.call(plan)
             }
-            Command::Cassette(CassetteCommand::Check { file }) => {
+            Command::Cassette(CassetteCommand::Check { file, max_age }) => {
                 self.refuse_client_options("cassette check", true)?;
-                let report = check_cassette(file)?;
+                let report = check_cassette(file, *max_age)?;
                 self.print(report.json, report.text)?;
-                if report.clean {
-                    Ok(())
-                } else {
-                    Err(Failure::other("drift", report.problem))
+                match report.failure {
+                    None => Ok(()),
+                    Some((kind, problem)) => Err(Failure::other(kind, problem)),
                 }
             }
             Command::Emulator(args) => {

@@ -406,6 +406,7 @@ mod tests {
         let secrets = Secrets::new().with("sk-secret-1234");
         let mut doc = json!({"x": ["has sk-secret-1234"], "sk-secret-1234": 1});
         scrub_json(&mut doc, &secrets);
-        assert_eq!(doc, json!({"x": ["has [redacted]"], "[redacted]": 1}));
+        let redacted = leap0_core::transport::REDACTED;
+        assert_eq!(doc, json!({"x": [format!("has {redacted}")], redacted: 1}));
     }
 }

@@ -128,7 +128,7 @@ impl fmt::Debug for EmulatorArgs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EmulatorArgs")
             .field("port", &self.port)
-            .field("api_key", &"<redacted>")
+            .field("api_key", &leap0_core::transport::REDACTED)
             .field("auth_header", &self.auth_header)
             .field("ready_after_reads", &self.ready_after_reads)
             .field("ready_after", &self.ready_after)

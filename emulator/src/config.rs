@@ -79,7 +79,7 @@ impl Default for EmulatorConfig {
 impl fmt::Debug for EmulatorConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EmulatorConfig")
-            .field("api_key", &"<redacted>")
+            .field("api_key", &leap0_core::transport::REDACTED)
             .field("auth_header", &self.auth_header)
             .field("port", &self.port)
             .field("ready_after_reads", &self.ready_after_reads)

@@ -29,8 +29,10 @@ pub struct SeenRequest {
     pub target: String,
     /// The headers in the order received, names lower-case, values lossily decoded as
     /// UTF-8. The configured auth header is left out (see [`auth`](Self::auth)); any other
-    /// header whose value contains the API key, and any `authorization` or
-    /// `proxy-authorization` header, has its value replaced by `<redacted>`.
+    /// header whose value contains the API key, and any header the SDK's one rule calls
+    /// sensitive ([`is_sensitive_header_name`]: `authorization`, `proxy-authorization`,
+    /// `x-api-key`, `cookie`, `x-session-token`, ...), has its value replaced by
+    /// [`REDACTED`] (`<redacted>`).
     pub headers: Vec<(String, String)>,
     /// Whether the auth header was present and accepted.
     pub auth: AuthSeen,
@@ -97,8 +99,11 @@ impl RequestLog {
         }
     }
 
-    /// Records a request, dropping the oldest one when full.
-    pub(crate) fn push(&mut self, seen: SeenRequest) {
+    /// Records a request, dropping the oldest one when full. Whatever the
+    /// caller redacted already, every sensitive header's value is replaced by
+    /// [`REDACTED`] here, so that no credential is ever kept.
+    pub(crate) fn push(&mut self, mut seen: SeenRequest) {
+        redact_sensitive(&mut seen.headers);
         self.kept.push_back(seen);
         while self.kept.len() > self.capacity && self.kept.pop_front().is_some() {
             self.dropped = self.dropped.saturating_add(1);
@@ -124,6 +129,18 @@ impl RequestLog {
     /// How many requests were dropped since the last [`clear`](Self::clear).
     pub(crate) fn dropped(&self) -> usize {
         self.dropped
+    }
+}
+
+pub(crate) use leap0_core::transport::{REDACTED, is_sensitive_header_name};
+
+/// Replaces the value of every header that [`is_sensitive_header_name`] calls
+/// sensitive by [`REDACTED`].
+pub(crate) fn redact_sensitive(headers: &mut [(String, String)]) {
+    for (name, value) in headers {
+        if is_sensitive_header_name(name) && value != REDACTED {
+            REDACTED.clone_into(value);
+        }
     }
 }
 
@@ -185,6 +202,37 @@ mod tests {
         assert_eq!((log.received(), log.dropped()), (0, 0));
         log.push(seen(6));
         assert_eq!(ids(&log), ["req-0006"]);
+    }
+
+    #[test]
+    fn sensitive_headers_are_never_kept() {
+        let mut log = RequestLog::new(1);
+        let mut request = seen(1);
+        request.headers = [
+            "x-session-token",
+            "x-auth-token",
+            "cookie",
+            "authorization",
+            "proxy-authorization",
+            "x-api-key",
+            "user-agent",
+        ]
+        .iter()
+        .map(|name| ((*name).to_owned(), "SECRET-XYZ".to_owned()))
+        .collect();
+        log.push(request);
+        let kept = log
+            .iter()
+            .next()
+            .map(|r| r.headers.clone())
+            .unwrap_or_default();
+        let redacted: Vec<&str> = kept
+            .iter()
+            .filter(|(_, v)| v == REDACTED)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(redacted.len(), 6, "{kept:?}");
+        assert_eq!(kept[6], ("user-agent".to_owned(), "SECRET-XYZ".to_owned()));
     }
 
     #[test]

@@ -246,7 +246,7 @@ fn recorded_headers(headers: &HeaderMap, config: &EmulatorConfig) -> Vec<(String
                 || name == "proxy-authorization"
                 || (!config.api_key.is_empty() && text.contains(config.api_key.as_str()));
             let text = if secret {
-                "<redacted>".to_owned()
+                crate::log::REDACTED.to_owned()
             } else {
                 text
             };

@@ -13,10 +13,7 @@ use leap0_emulator::Emulator;
 use serde_json::json;
 
 /// Routes the emulator serves that the core's table does not have (method, template).
-const EMULATOR_ONLY: [(&str, &str); 1] = [
-    // Pause without a named snapshot: in the OpenAPI, not (yet) a core operation.
-    ("POST", "/v1/sandbox/{sandbox_id}/pause"),
-];
+const EMULATOR_ONLY: [(&str, &str); 0] = [];
 
 /// A sample value for a path parameter.
 fn sample(param: &str) -> &'static str {

@@ -105,7 +105,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("base_url", &s.base_url.to_string())
             .field("auth_header", &s.auth_header)
-            .field("api_key", &"<redacted>")
+            .field("api_key", &crate::transport::REDACTED)
             .field("bearer", &s.bearer)
             .field("timeout", &s.timeout)
             .field("retry", &s.retry)

@@ -876,7 +876,13 @@ mod tests {
             true,
             "sk-abcdef123 via proxy-pw-1234 as application/json",
         );
-        assert_eq!(err.message, "[redacted] via [redacted] as application/json");
+        assert_eq!(
+            err.message,
+            format!(
+                "{0} via {0} as application/json",
+                crate::transport::REDACTED
+            )
+        );
         assert!(err.may_have_been_sent);
         let debug = format!("{secrets:?}");
         assert!(

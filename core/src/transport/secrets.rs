@@ -16,11 +16,16 @@ use http::HeaderMap;
 use http::HeaderValue;
 use percent_encoding::percent_decode_str;
 
-/// What replaces a scrubbed secret.
-const REDACTED: &str = "[redacted]";
+/// What replaces a secret or a redacted value everywhere: in messages
+/// ([`Secrets::scrub`]), in cassettes (headers, query parameters and JSON
+/// fields redacted when recording) and in the emulator's request log.
+///
+/// A cassette value equal to it matches any live value when replaying, so it
+/// must never change: cassettes already on disk hold it.
+pub const REDACTED: &str = "<redacted>";
 
 /// What replaces text that still holds a secret after scrubbing.
-const WITHHELD: &str = "[redacted: the text held a secret in an encoded form]";
+const WITHHELD: &str = "<redacted: the text held a secret in an encoded form>";
 
 /// What replaces it when a secret is part of the words of [`WITHHELD`] itself:
 /// shorter than any secret looked for, and free of `\`, `%` and base64 runs.
@@ -79,7 +84,7 @@ impl fmt::Display for SecretForm {
 /// assert_eq!(secrets.find("eHNrLXZlcnktc2VjcmV0"), Some(SecretForm::Base64));
 /// assert_eq!(secrets.find(r#"{"k":"\u0073k-very-secret"}"#), Some(SecretForm::JsonEscaped));
 /// assert_eq!(secrets.find("k=sk%2Dvery%2Dsecret"), Some(SecretForm::PercentEncoded));
-/// assert_eq!(secrets.scrub("failed with sk-very-secret"), "failed with [redacted]");
+/// assert_eq!(secrets.scrub("failed with sk-very-secret"), "failed with <redacted>");
 /// ```
 #[derive(Clone, Default)]
 pub struct Secrets {
@@ -191,7 +196,7 @@ impl Secrets {
         self.find(text).is_some()
     }
 
-    /// `text` with every secret replaced by `[redacted]`. Plain and base64 forms
+    /// `text` with every secret replaced by [`REDACTED`]. Plain and base64 forms
     /// are cut out where they stand; text that still holds an escaped or encoded
     /// form is withheld as a whole.
     pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
@@ -202,7 +207,7 @@ impl Secrets {
             }
         }
         // Also when cutting out one secret put another together (a secret
-        // such as `dact` is part of `[redacted]`).
+        // such as `dact` is part of `<redacted>`).
         if self.find(&out).is_some() {
             return Cow::Borrowed(if self.find(WITHHELD).is_some() {
                 WITHHELD_SHORT
@@ -223,9 +228,32 @@ impl Secrets {
 }
 
 /// Whether a header may carry credentials: marked sensitive, or named like
-/// auth, key, token, secret, cookie or session (in any case). Transports keep
-/// such values out of every log and message.
+/// auth, key, token, secret, cookie or session (in any case; see
+/// [`is_sensitive_header_name`]). Transports keep such values out of every log
+/// and message.
 pub fn is_sensitive_header(name: &str, value: &HeaderValue) -> bool {
+    value.is_sensitive() || is_sensitive_header_name(name)
+}
+
+/// Whether a header's name says it may carry credentials: it contains auth,
+/// key, token, secret, cookie or session, in any case. This is the one rule
+/// every part of the SDK redacts headers by: error messages, transport logs,
+/// cassettes (request and response headers) and the emulator's request log.
+///
+/// ```
+/// use leap0_core::transport::is_sensitive_header_name;
+///
+/// for name in [
+///     "authorization", "Proxy-Authorization", "x-api-key", "cookie", "set-cookie",
+///     "x-auth-token", "x-session-token", "x-client-secret",
+/// ] {
+///     assert!(is_sensitive_header_name(name), "{name}");
+/// }
+/// for name in ["content-type", "x-request-id", "retry-after", "user-agent"] {
+///     assert!(!is_sensitive_header_name(name), "{name}");
+/// }
+/// ```
+pub fn is_sensitive_header_name(name: &str) -> bool {
     // Asked for every header of every request: one pass over a short name,
     // looking further only where one of the words could start, costs a
     // fraction of six substring searches.
@@ -234,18 +262,16 @@ pub fn is_sensitive_header(name: &str, value: &HeaderValue) -> bool {
         name.get(at..at + word.len())
             .is_some_and(|part| part.eq_ignore_ascii_case(word))
     };
-    value.is_sensitive()
-        || name
-            .iter()
-            .enumerate()
-            .any(|(at, byte)| match byte.to_ascii_lowercase() {
-                b'a' => starts(at, b"auth"),
-                b'k' => starts(at, b"key"),
-                b't' => starts(at, b"token"),
-                b's' => starts(at, b"secret") || starts(at, b"session"),
-                b'c' => starts(at, b"cookie"),
-                _ => false,
-            })
+    name.iter()
+        .enumerate()
+        .any(|(at, byte)| match byte.to_ascii_lowercase() {
+            b'a' => starts(at, b"auth"),
+            b'k' => starts(at, b"key"),
+            b't' => starts(at, b"token"),
+            b's' => starts(at, b"secret") || starts(at, b"session"),
+            b'c' => starts(at, b"cookie"),
+            _ => false,
+        })
 }
 
 /// The base64 runs that encode `secret` whatever bytes surround it: for each
@@ -416,19 +442,19 @@ mod tests {
     #[test]
     fn scrubbing_cuts_out_plain_and_base64_and_withholds_the_rest() {
         let s = secrets();
-        assert_eq!(s.scrub(&format!("a {KEY} b")), "a [redacted] b");
+        assert_eq!(s.scrub(&format!("a {KEY} b")), format!("a {REDACTED} b"));
         let b64 = STANDARD_NO_PAD.encode(KEY);
         assert!(!s.scrub(&format!("x {b64} y")).contains(&b64[2..10]));
         let percent: String = KEY.bytes().map(|b| format!("%{b:02X}")).collect();
         let scrubbed = s.scrub(&percent);
-        assert!(!scrubbed.contains(&percent) && scrubbed.starts_with("[redacted"));
+        assert!(!scrubbed.contains(&percent) && scrubbed.starts_with("<redacted"));
         assert_eq!(s.scrub("clean"), "clean");
     }
 
     #[test]
     fn a_secret_within_the_notices_is_withheld_too() {
-        // "dact" is part of "[redacted]": cutting it out must not put it back.
-        for secret in ["dact", "redacted", "text held", "[redacted]"] {
+        // "dact" is part of the placeholder: cutting it out must not put it back.
+        for secret in ["dact", "redacted", "text held", REDACTED] {
             let s = Secrets::new().with(secret);
             let scrubbed = s.scrub("before dact redacted text held after");
             assert_eq!(s.find(&scrubbed), None, "{secret:?}: {scrubbed:?}");
@@ -448,5 +474,41 @@ mod tests {
         assert!(s.contains("marked-value-1") && s.contains("named-value-2"));
         assert!(!s.contains("application/json"));
         assert_eq!(format!("{s:?}"), "Secrets(2 values)");
+    }
+
+    #[test]
+    fn one_rule_names_every_credential_header() {
+        for name in [
+            "authorization",
+            "Proxy-Authorization",
+            "x-api-key",
+            "cookie",
+            "Set-Cookie",
+            "x-auth-token",
+            "x-session-token",
+            "X-SESSION-ID",
+            "x-client-secret",
+        ] {
+            assert!(is_sensitive_header_name(name), "{name}");
+            assert!(is_sensitive_header(name, &HeaderValue::from_static("v")));
+        }
+        for name in [
+            "content-type",
+            "x-request-id",
+            "retry-after",
+            "leap0-source",
+        ] {
+            assert!(!is_sensitive_header_name(name), "{name}");
+        }
+        let mut marked = HeaderValue::from_static("v");
+        marked.set_sensitive(true);
+        assert!(is_sensitive_header("x-custom", &marked));
+    }
+
+    #[test]
+    fn scrubbing_uses_the_one_placeholder() {
+        let s = secrets();
+        assert_eq!(s.scrub(KEY), REDACTED);
+        assert_eq!(REDACTED, "<redacted>", "cassettes on disk hold this value");
     }
 }

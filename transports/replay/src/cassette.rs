@@ -19,8 +19,10 @@ use crate::store::CassetteLock;
 /// The cassette format version this crate reads and writes.
 pub const CASSETTE_VERSION: u32 = 1;
 
-/// The value that replaces a redacted header, query parameter or JSON field.
-pub const REDACTED: &str = "<redacted>";
+/// The value that replaces a redacted header, query parameter or JSON field:
+/// the core's one placeholder, [`leap0_core::transport::REDACTED`]. A recorded
+/// value equal to it matches any live value.
+pub use leap0_core::transport::REDACTED;
 
 /// A recorded conversation with the API: what was sent, what came back, in order.
 ///
@@ -306,6 +308,10 @@ pub enum CassetteError {
         /// The cassette file.
         path: PathBuf,
     },
+    /// The cassette is older than [`ReplayOptions::max_age`](crate::ReplayOptions::max_age)
+    /// allows, or of unknown age; it is never re-recorded on its own.
+    #[error(transparent)]
+    Stale(Box<crate::Stale>),
 }
 
 /// Shows "cassette <path>" or just "cassette".

@@ -105,14 +105,19 @@
 //!
 //! ## Redaction
 //!
-//! `authorization`, `x-api-key`, `proxy-authorization`, `cookie` and `set-cookie`
-//! are always stored as `<redacted>`; [`RecordOptions`] adds headers, query
-//! parameters and JSON fields. The cassette remembers the configured names, and
+//! Every request and response header that
+//! [`is_sensitive_header`](leap0_core::transport::is_sensitive_header) calls
+//! sensitive (named like auth, key, token, secret, cookie or session:
+//! `authorization`, `x-api-key`, `set-cookie`, `x-session-token`, ...) is always
+//! stored as [`REDACTED`] (`<redacted>`), the one placeholder every crate uses;
+//! [`RecordOptions`] adds headers, query parameters and JSON fields. The cassette remembers the configured names, and
 //! the replayer redacts live requests the same way before matching. Headers do
 //! not take part in matching unless listed in [`ReplayOptions::match_headers`].
 #![forbid(unsafe_code)]
 
+mod age;
 mod cassette;
+mod decode_check;
 mod drift;
 mod drive;
 mod identify;
@@ -126,10 +131,12 @@ mod session;
 mod store;
 mod test_session;
 
+pub use age::{AgeError, Stale, cassette_age, check_age};
 pub use cassette::{
     Body, CASSETTE_VERSION, Cassette, CassetteError, Interaction, Meta, REDACTED, RecordedRequest,
     RecordedResponse, Redactions, Version,
 };
+pub use decode_check::{DecodeFinding, DecodeProblem, check_decoding};
 pub use drift::{DRIFT_BASE_URL, Drift, check_drift};
 pub use drive::drive_all;
 pub use identify::identify;

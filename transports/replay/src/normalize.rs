@@ -6,18 +6,9 @@ use std::fmt;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
-use leap0_core::transport::Secrets;
+use leap0_core::transport::{Secrets, is_sensitive_header, is_sensitive_header_name};
 
 use crate::cassette::{Body, REDACTED, RecordedRequest, Redactions, excerpt};
-
-/// Headers that are always redacted when recording.
-pub(crate) const ALWAYS_REDACTED: [&str; 5] = [
-    "authorization",
-    "x-api-key",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-];
 
 /// Headers that never take part in matching, even when listed in `match_headers`.
 pub(crate) const VOLATILE: [&str; 2] = ["user-agent", "leap0-sdk-version"];
@@ -404,10 +395,13 @@ pub(crate) fn quote(text: &str) -> String {
     Value::String(excerpt(text, 120).into_owned()).to_string()
 }
 
-/// Applies redactions: the always-redacted headers plus the configured names,
-/// and values containing a secret.
+/// Applies redactions: every header the core's one rule calls sensitive
+/// ([`is_sensitive_header`]: marked sensitive, or named like auth, key, token,
+/// secret, cookie or session) plus the configured names, and values containing
+/// a secret.
 #[derive(Clone, Default)]
 pub(crate) struct Redactor {
+    /// The configured header names (lowercase), beyond the sensitive ones.
     headers: BTreeSet<String>,
     query: BTreeSet<String>,
     json_fields: BTreeSet<String>,
@@ -417,15 +411,10 @@ pub(crate) struct Redactor {
 impl Redactor {
     pub(crate) fn new(redactions: &Redactions, secrets: &Secrets) -> Redactor {
         Redactor {
-            headers: ALWAYS_REDACTED
+            headers: redactions
+                .headers
                 .iter()
-                .map(|h| (*h).to_owned())
-                .chain(
-                    redactions
-                        .headers
-                        .iter()
-                        .map(|h| h.trim().to_ascii_lowercase()),
-                )
+                .map(|h| h.trim().to_ascii_lowercase())
                 .collect(),
             query: redactions.query.iter().cloned().collect(),
             json_fields: redactions.json_fields.iter().cloned().collect(),
@@ -433,8 +422,9 @@ impl Redactor {
         }
     }
 
+    /// Whether a header's value is always redacted, whatever it holds.
     pub(crate) fn is_redacted_header(&self, name: &str) -> bool {
-        self.headers.contains(&name.to_ascii_lowercase())
+        is_sensitive_header_name(name) || self.headers.contains(&name.to_ascii_lowercase())
     }
 
     pub(crate) fn headers(&self, map: &http::HeaderMap) -> BTreeMap<String, String> {
@@ -442,8 +432,8 @@ impl Redactor {
         for (name, value) in map {
             let name = name.as_str().to_ascii_lowercase();
             let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            let text = if self.headers.contains(&name)
-                || value.is_sensitive()
+            let text = if is_sensitive_header(&name, value)
+                || self.headers.contains(&name)
                 || self.secrets.contains(&text)
             {
                 REDACTED.to_owned()
@@ -641,5 +631,37 @@ mod tests {
         assert_eq!(out["authorization"], REDACTED);
         assert_eq!(out["x-other"], REDACTED);
         assert_eq!(out["accept"], "a, b");
+    }
+
+    #[test]
+    fn every_sensitive_header_is_redacted_by_the_one_rule() {
+        let r = Redactor::new(&Redactions::default(), &Secrets::new());
+        let mut headers = http::HeaderMap::new();
+        for name in [
+            "x-session-token",
+            "x-auth-token",
+            "set-cookie",
+            "cookie",
+            "authorization",
+            "proxy-authorization",
+            "x-api-key",
+        ] {
+            headers.insert(
+                http::HeaderName::from_static(name),
+                "SECRET-XYZ".parse().unwrap(),
+            );
+            assert!(r.is_redacted_header(name), "{name}");
+        }
+        let mut marked = http::HeaderValue::from_static("SECRET-XYZ");
+        marked.set_sensitive(true);
+        headers.insert("x-custom", marked);
+        headers.insert("x-request-id", "req-1".parse().unwrap());
+        let out = r.headers(&headers);
+        assert!(
+            out.values().filter(|v| *v == REDACTED).count() == 8,
+            "{out:?}"
+        );
+        assert_eq!(out["x-request-id"], "req-1");
+        assert!(!r.is_redacted_header("content-type"));
     }
 }

@@ -16,13 +16,18 @@ use crate::cassette::{
 };
 use crate::identify::{identify, operation_of};
 use crate::normalize::{Redactor, normalize_prefix, split_target};
+use crate::rules::InteractionHook;
 
 /// What to keep out of a recording.
 ///
-/// The headers `authorization`, `x-api-key`, `proxy-authorization`, `cookie` and
-/// `set-cookie` are always redacted (stored as `<redacted>`), and so is any header
-/// marked sensitive or whose value contains a secret in any form. Redaction
-/// happens before anything is stored. Before a cassette is written, its text is
+/// Every request and response header the core calls sensitive is always
+/// redacted (stored as [`REDACTED`](crate::REDACTED), `<redacted>`): by the one
+/// rule of [`is_sensitive_header`](leap0_core::transport::is_sensitive_header),
+/// a header marked sensitive or named like auth, key, token, secret, cookie or
+/// session (`authorization`, `x-api-key`, `cookie`, `set-cookie`,
+/// `x-auth-token`, `x-session-token`, ...). So is any header configured here,
+/// and any header whose value contains a secret in any form. Redaction happens
+/// before anything is stored. Before a cassette is written, its text is
 /// also scanned for every secret (as given, as its bare token, base64-encoded,
 /// JSON-escaped or percent-encoded), and the write is refused if one is found.
 ///
@@ -50,6 +55,9 @@ pub struct RecordOptions {
     /// The base URL's path prefix, stored in the cassette's `meta.base_path`;
     /// when empty, it is taken from what precedes `/v1/` in the first request.
     pub base_path: String,
+    /// Changes each interaction, redacted, before it is recorded (see
+    /// [`before_record`](Self::before_record)).
+    pub before_record: Option<InteractionHook>,
 }
 
 impl fmt::Debug for RecordOptions {
@@ -63,12 +71,13 @@ impl fmt::Debug for RecordOptions {
             .field("redact_query", &self.redact_query)
             .field("redact_json_fields", &self.redact_json_fields)
             .field("base_path", &self.base_path)
+            .field("before_record", &self.before_record.is_some())
             .finish()
     }
 }
 
 impl RecordOptions {
-    /// The defaults: only the always-redacted headers, no secrets.
+    /// The defaults: only the sensitive headers are redacted, no secrets.
     pub fn new() -> RecordOptions {
         RecordOptions::default()
     }
@@ -95,6 +104,18 @@ impl RecordOptions {
     /// Redacts the values of a JSON object key, at any depth.
     pub fn redact_json_field(mut self, name: impl Into<String>) -> Self {
         self.redact_json_fields.push(name.into());
+        self
+    }
+
+    /// Changes each interaction before it is recorded, after redaction: for a
+    /// value that differs on every run (a generated name, a timestamp) that a
+    /// test wants stored as one stable value. Secrets are still checked when
+    /// the cassette is written.
+    pub fn before_record(
+        mut self,
+        hook: impl Fn(&mut Interaction) + Send + Sync + 'static,
+    ) -> Self {
+        self.before_record = Some(std::sync::Arc::new(hook));
         self
     }
 
@@ -334,6 +355,9 @@ impl Shared {
             Err(error) => interaction.failure = Some(error.clone()),
         }
         interaction.latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        if let Some(hook) = &self.options.before_record {
+            hook(&mut interaction);
+        }
         self.lock().push(interaction);
     }
 }

@@ -210,3 +210,44 @@ fn hooks_change_the_live_request_and_the_replayed_answer() {
     );
     replayer.finish().unwrap();
 }
+
+#[test]
+fn a_replayer_with_a_maximum_age_refuses_an_older_cassette() {
+    let mut cassette = recorded(|c| {
+        c.sandbox("sb-1").unwrap();
+    });
+    let max_age = ReplayOptions::default().max_age(Duration::from_secs(90 * 86_400));
+    // Just recorded: fine.
+    Replayer::new(cassette.clone(), max_age.clone()).unwrap();
+    cassette.meta.recorded_at = "2020-01-01T00:00:00Z".to_owned();
+    let refused = Replayer::new(cassette.clone(), max_age).unwrap_err();
+    let message = refused.to_string();
+    assert!(message.contains("2020-01-01T00:00:00Z"), "{message}");
+    assert!(message.contains("days"), "{message}");
+    // Without a maximum, any age replays.
+    Replayer::new(cassette, ReplayOptions::default()).unwrap();
+}
+
+#[test]
+fn a_before_record_hook_stores_a_stable_value() {
+    let record = |options: RecordOptions| {
+        let recorder = Recorder::new(
+            server as fn(Request, Duration) -> Result<Response, TransportError>,
+            options,
+        );
+        let client = SnapshotsClient::new(config(), recorder.clone(), VirtualClock::new());
+        client
+            .create(CreateSnapshot::new("sb-1").name("gen-4711"))
+            .unwrap();
+        recorder.cassette().to_json().unwrap()
+    };
+    assert!(record(RecordOptions::new()).contains("gen-4711"));
+    let stable = record(RecordOptions::new().before_record(|x| {
+        let text = serde_json::to_string(&*x)
+            .unwrap()
+            .replace("gen-4711", "gen-stable");
+        *x = serde_json::from_str(&text).unwrap();
+    }));
+    assert!(!stable.contains("gen-4711"), "{stable}");
+    assert!(stable.contains("gen-stable"));
+}

@@ -2,6 +2,7 @@
 //! they run out.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use leap0_core::transport::{Request, Response};
 
@@ -24,9 +25,12 @@ pub enum Exhausted {
 /// percent-decoded). By default the query (as a list of decoded parameters, in
 /// order) and the body (JSON semantically: key order and whitespace do not
 /// matter; anything else byte for byte) count too; headers do not, except those
-/// listed in `match_headers`. `authorization`, `x-api-key`, `proxy-authorization`,
-/// `cookie`, `user-agent`, `leap0-sdk-version` and every header redacted when
-/// recording never count.
+/// listed in `match_headers`. `user-agent`, `leap0-sdk-version`, every
+/// sensitive header (the one rule of
+/// [`is_sensitive_header`](leap0_core::transport::is_sensitive_header)) and every
+/// header redacted when recording never count. Fields can be left out with
+/// [`ignore`](Self::ignore), and a test can bring its own
+/// [`matcher`](Self::matcher) and hooks.
 ///
 /// ```
 /// use leap0_replay::{Exhausted, ReplayOptions};
@@ -61,6 +65,9 @@ pub struct ReplayOptions {
     /// with `LEAP0_RECORD=missing` or `all`, or delete the file). A program
     /// with its own way to re-record (a command-line flag) names it here.
     pub rerecord_hint: Option<String>,
+    /// Refuse a cassette recorded longer ago than this, or of unknown age
+    /// (default `None`: any age).
+    pub max_age: Option<Duration>,
     /// Fields left out of matching (see [`ignore`](Self::ignore)).
     pub(crate) ignored: Ignored,
     /// A matcher and hooks of the test's own.
@@ -78,6 +85,7 @@ impl Default for ReplayOptions {
             allow_unused: false,
             simulate_latency: true,
             rerecord_hint: None,
+            max_age: None,
             ignored: Ignored::default(),
             hooks: Hooks::default(),
         }
@@ -139,6 +147,14 @@ impl ReplayOptions {
     /// Sets [`rerecord_hint`](Self::rerecord_hint).
     pub fn rerecord_hint(mut self, hint: impl Into<String>) -> Self {
         self.rerecord_hint = Some(hint.into());
+        self
+    }
+
+    /// Sets [`max_age`](Self::max_age): loading an older cassette fails with
+    /// [`CassetteError::Stale`](crate::CassetteError::Stale), naming its age;
+    /// it is never re-recorded on its own.
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
         self
     }
 

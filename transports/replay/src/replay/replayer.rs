@@ -21,6 +21,7 @@ use crate::session::RECORD_ENV;
 
 use super::options::{Exhausted, ReplayOptions};
 use super::report::{Candidate, Mismatch, ReplayError, UnusedInteraction};
+use crate::age::refuse_stale;
 use crate::rules::RequestView;
 
 /// A [`Transport`] and [`AsyncTransport`] that answers from a [`Cassette`], with
@@ -87,6 +88,7 @@ enum Pick {
 impl Replayer {
     /// Replays `cassette` (checked first, as when loaded from a file).
     pub fn new(cassette: Cassette, options: ReplayOptions) -> Result<Replayer, CassetteError> {
+        refuse_stale(&cassette.meta, options.max_age, None).map_err(CassetteError::Stale)?;
         Ok(Replayer::build(
             Book::from_cassette(cassette, &options.header_names())?,
             options,
@@ -103,17 +105,16 @@ impl Replayer {
         let path = path.as_ref();
         let bytes = read(path)?;
         let book = Book::from_bytes(&bytes, Some(path), &options.header_names())?;
+        refuse_stale(&book.meta, options.max_age, Some(path)).map_err(CassetteError::Stale)?;
         Ok(Replayer::build(book, options, Some(path.to_owned())))
     }
 
     /// Replays the cassette in `bytes` (the file format). Any input gives a
     /// replayer or an error, never a panic.
     pub fn from_slice(bytes: &[u8], options: ReplayOptions) -> Result<Replayer, CassetteError> {
-        Ok(Replayer::build(
-            Book::from_bytes(bytes, None, &options.header_names())?,
-            options,
-            None,
-        ))
+        let book = Book::from_bytes(bytes, None, &options.header_names())?;
+        refuse_stale(&book.meta, options.max_age, None).map_err(CassetteError::Stale)?;
+        Ok(Replayer::build(book, options, None))
     }
 
     pub(crate) fn build(mut book: Book, options: ReplayOptions, path: Option<PathBuf>) -> Replayer {
