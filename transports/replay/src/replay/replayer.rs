@@ -65,6 +65,22 @@ struct State {
     /// No interaction before this one is unused.
     next_unused: usize,
     mismatches: Vec<Mismatch>,
+    /// Per key list: how many requests came after all its entries were used.
+    beyond: Vec<usize>,
+}
+
+/// Where a live request stands in the queue of recorded interactions that
+/// share its match key: what [`Replayer::queue_usage`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueUsage {
+    /// How many recorded interactions share the request's key.
+    pub recorded: usize,
+    /// How many of them were used so far.
+    pub used: usize,
+    /// How many requests with this key found the queue used up (misses, or
+    /// repeats with [`Exhausted::RepeatLast`]).
+    pub beyond: usize,
 }
 
 impl fmt::Debug for Replayer {
@@ -142,6 +158,7 @@ impl Replayer {
             cursors: vec![0; index.lists()],
             next_unused: 0,
             mismatches: Vec::new(),
+            beyond: vec![0; index.lists()],
         };
         Replayer {
             shared: Arc::new(Shared {
@@ -222,11 +239,55 @@ impl Replayer {
         })
     }
 
+    /// Rewinds every queue: all interactions unused, no mismatch noted, as
+    /// just after loading.
+    pub fn reset(&self) {
+        let mut state = self.lock();
+        state.used.iter_mut().for_each(|u| *u = false);
+        state.cursors.iter_mut().for_each(|c| *c = 0);
+        state.beyond.iter_mut().for_each(|b| *b = 0);
+        state.next_unused = 0;
+        state.mismatches.clear();
+    }
+
+    /// How many recorded interactions share `request`'s match key (after
+    /// redaction and ignore rules, as matching sees it) and how many of them
+    /// were used: how a server reports "the 3rd `GET /v1/sandbox/{id}/`; the
+    /// cassette holds 2". `None` when no recorded interaction has its key.
+    pub fn queue_usage(&self, request: &Request) -> Option<QueueUsage> {
+        let live = self.live_shape(request);
+        let live_key = key(&live, &self.shared.compare);
+        let (id, entries) = self.shared.index.list_of(&live_key)?;
+        let state = self.lock();
+        let used = entries
+            .iter()
+            .filter(|&&i| state.used.get(i).copied().unwrap_or(false))
+            .count();
+        Some(QueueUsage {
+            recorded: entries.len(),
+            used,
+            beyond: state.beyond.get(id).copied().unwrap_or(0),
+        })
+    }
+
+    /// Notes a request that came after its key's queue was used up.
+    fn note_beyond(&self, live_key: &str, state: &mut State) {
+        if let Some((id, entries)) = self.shared.index.list_of(live_key) {
+            let exhausted = entries
+                .iter()
+                .all(|&i| state.used.get(i).copied().unwrap_or(false));
+            if exhausted && let Some(count) = state.beyond.get_mut(id) {
+                *count += 1;
+            }
+        }
+    }
+
     /// Answers one request from the cassette: what [`Transport::send`] does.
     pub fn replay(&self, request: &Request) -> Result<Response, TransportError> {
         let live = self.live_shape(request);
         let live_key = key(&live, &self.shared.compare);
         let mut state = self.lock();
+        self.note_beyond(&live_key, &mut state);
         match self.pick(&live, &live_key, &mut state) {
             Pick::Use(index) => self.deliver(index, &mut state),
             Pick::NoMatch { expected_next } => {
@@ -393,10 +454,8 @@ impl Replayer {
         // The recorded latency moves the shared clock (for a request sent
         // outside any call) and, through `Elapsed`, the timeline of the call
         // that sent it.
-        let elapsed = self
-            .shared
-            .options
-            .simulate_latency
+        // A zero latency moves nothing and needs no extension.
+        let elapsed = (self.shared.options.simulate_latency && interaction.latency_ms > 0)
             .then(|| Duration::from_millis(interaction.latency_ms));
         if let Some(elapsed) = elapsed {
             self.shared.clock.advance(elapsed);
