@@ -390,6 +390,63 @@ pub(crate) enum CassetteCommand {
         )]
         max_age: Option<Duration>,
     },
+    /// Serve a cassette over HTTP on loopback, for clients in any language:
+    /// prints LEAP0_BASE_URL=http://127.0.0.1:PORT first; misses are answered 418
+    Serve(ServeArgs),
+    /// A recording reverse proxy: clients pointed at it reach --upstream, and
+    /// the traffic is saved to the cassette on Ctrl-C, SIGTERM or POST /_leap0/save
+    Record(RecordArgs),
+}
+
+/// What to do when a request's recorded answers are used up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ExhaustedChoice {
+    /// Answer 418 (a miss)
+    Fail,
+    /// Answer with the last matching recorded interaction again
+    RepeatLast,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The cassette file
+    pub(crate) file: PathBuf,
+    /// The port to listen on (0: a free one)
+    #[arg(long, default_value_t = 0)]
+    pub(crate) port: u16,
+    /// The address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: std::net::IpAddr,
+    /// What to do when a request's recorded answers are used up
+    #[arg(long, value_enum, default_value = "fail")]
+    pub(crate) exhausted: ExhaustedChoice,
+    /// Requests must come in exactly the recorded order
+    #[arg(long)]
+    pub(crate) strict_order: bool,
+    /// Exit 0 although some recorded interactions were never requested
+    #[arg(long)]
+    pub(crate) allow_unused: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RecordArgs {
+    /// The cassette file
+    pub(crate) file: PathBuf,
+    /// The API to forward to, e.g. http://127.0.0.1:8080 (plain http only to
+    /// loopback unless --allow-insecure-http)
+    #[arg(long, value_name = "URL")]
+    pub(crate) upstream: String,
+    /// The port to listen on (0: a free one)
+    #[arg(long, default_value_t = 0)]
+    pub(crate) port: u16,
+    /// The address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: std::net::IpAddr,
+    /// How an existing cassette is treated, as --record-mode: append, all
+    /// (replace), missing (answer what it holds, record the rest) or auto
+    /// (or set LEAP0_RECORD) [default: append]
+    #[arg(long, value_name = "MODE")]
+    pub(crate) mode: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -131,8 +131,22 @@ fn proxy_failure(e: impl std::fmt::Display) -> Failure {
 
 /// The record mode `--record` uses: `--record-mode`, else `LEAP0_RECORD`, else append.
 fn record_mode(global: &Global) -> Result<Mode, Failure> {
-    let (given, source) = match &global.record_mode {
-        Some(mode) => (Some(mode.clone()), "--record-mode"),
+    recording_mode(
+        global.record_mode.as_deref(),
+        "--record-mode",
+        "record_mode",
+    )
+}
+
+/// A recording mode given as `flag` (named `field` in errors), else
+/// `LEAP0_RECORD`, else append. Replaying only is not a recording mode.
+pub(crate) fn recording_mode(
+    given: Option<&str>,
+    flag: &str,
+    field: &'static str,
+) -> Result<Mode, Failure> {
+    let (given, source) = match given {
+        Some(mode) => (Some(mode.to_owned()), flag),
         None => (
             std::env::var(leap0_replay::RECORD_ENV)
                 .ok()
@@ -146,10 +160,10 @@ fn record_mode(global: &Global) -> Result<Mode, Failure> {
     match Mode::parse(&given) {
         Ok(Mode::ReplayOnly) | Err(_) => Err(Failure::usage(
             format!(
-                "{source} {:?}: must be append, all, missing or auto with --record",
-                given
+                "{source} {:?}: must be append, all, missing or auto",
+                leap0_core::text::escape(&given)
             ),
-            Some("record_mode"),
+            Some(field),
         )),
         Ok(mode) => Ok(mode),
     }

@@ -81,6 +81,14 @@ impl Run<'_> {
                     Some((kind, problem)) => Err(Failure::other(kind, problem)),
                 }
             }
+            Command::Cassette(CassetteCommand::Serve(args)) => {
+                self.refuse_client_options("cassette serve", true)?;
+                crate::serve::serve(args)
+            }
+            Command::Cassette(CassetteCommand::Record(args)) => {
+                self.refuse_client_options_except("cassette record", &["allow_insecure_http"])?;
+                crate::serve::record(args, self.cli.global.allow_insecure_http)
+            }
             Command::Emulator(args) => {
                 // The emulator takes its own --api-key.
                 self.refuse_client_options("emulator", false)?;
@@ -107,7 +115,26 @@ impl Run<'_> {
     /// calls use, rather than ignore them.
     fn refuse_client_options(&self, command: &str, with_key: bool) -> Result<(), Failure> {
         let key = with_key.then_some("api_key");
-        for id in CLIENT_OPTIONS.iter().copied().chain(key) {
+        self.refuse_options(command, CLIENT_OPTIONS.iter().copied().chain(key))
+    }
+
+    /// [`refuse_client_options`](Self::refuse_client_options) (with the key),
+    /// but for the options in `allowed`.
+    fn refuse_client_options_except(&self, command: &str, allowed: &[&str]) -> Result<(), Failure> {
+        let ids = CLIENT_OPTIONS
+            .iter()
+            .copied()
+            .chain(["api_key"])
+            .filter(|id| !allowed.contains(id));
+        self.refuse_options(command, ids)
+    }
+
+    fn refuse_options<'i>(
+        &self,
+        command: &str,
+        ids: impl Iterator<Item = &'i str>,
+    ) -> Result<(), Failure> {
+        for id in ids {
             if given_on_the_line(self.matches, id) {
                 let flag = match id {
                     "legacy_timeout" => "--timeout".to_owned(),

@@ -11,6 +11,7 @@ mod commands;
 mod demo;
 mod logging;
 mod output;
+mod serve;
 mod watch;
 
 use std::io::Write;

@@ -127,6 +127,8 @@ mod normalize;
 mod record;
 mod replay;
 mod rules;
+#[cfg(feature = "serve")]
+pub mod serve;
 mod session;
 mod store;
 mod test_session;
@@ -143,7 +145,8 @@ pub use identify::identify;
 pub use normalize::Difference;
 pub use record::{RecordOptions, Recorder};
 pub use replay::{
-    Candidate, Exhausted, Mismatch, ReplayError, ReplayOptions, Replayer, UnusedInteraction,
+    Candidate, Exhausted, Mismatch, QueueUsage, ReplayError, ReplayOptions, Replayer,
+    UnusedInteraction,
 };
 pub use rules::{
     InteractionHook, JsonPath, Matcher, RequestHook, RequestView, ResponseHook, RuleError,

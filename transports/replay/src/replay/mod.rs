@@ -5,5 +5,5 @@ mod replayer;
 mod report;
 
 pub use options::{Exhausted, ReplayOptions};
-pub use replayer::Replayer;
+pub use replayer::{QueueUsage, Replayer};
 pub use report::{Candidate, Mismatch, ReplayError, UnusedInteraction};
