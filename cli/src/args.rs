@@ -83,7 +83,7 @@ pub(crate) struct Global {
     /// How --record treats an existing cassette: append, all (replace), missing
     /// (replay what it holds, record the rest) or auto (or set LEAP0_RECORD)
     /// [default: append]
-    #[arg(long, global = true, value_name = "MODE", requires = "record", help_heading = GLOBAL)]
+    #[arg(long, global = true, value_name = "MODE", help_heading = GLOBAL)]
     pub(crate) record_mode: Option<String>,
 
     /// Replay the traffic from this cassette file instead of using the network
@@ -442,11 +442,6 @@ pub(crate) struct RecordArgs {
     /// The address to listen on
     #[arg(long, default_value = "127.0.0.1")]
     pub(crate) host: std::net::IpAddr,
-    /// How an existing cassette is treated, as --record-mode: append, all
-    /// (replace), missing (answer what it holds, record the rest) or auto
-    /// (or set LEAP0_RECORD) [default: append]
-    #[arg(long, value_name = "MODE")]
-    pub(crate) mode: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -177,6 +177,12 @@ impl Client {
         key: Option<&str>,
         rules: ProxyRules,
     ) -> Result<Client, Failure> {
+        if global.record_mode.is_some() && global.record.is_none() {
+            return Err(Failure::usage(
+                "--record-mode needs --record <FILE> (nothing was sent)",
+                Some("record_mode"),
+            ));
+        }
         let network = Network { global, rules };
         let transport = global.transport.unwrap_or(TransportChoice::Ureq);
         let (path, mode) = match (&global.replay, &global.record) {

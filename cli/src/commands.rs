@@ -86,8 +86,14 @@ impl Run<'_> {
                 crate::serve::serve(args)
             }
             Command::Cassette(CassetteCommand::Record(args)) => {
-                self.refuse_client_options_except("cassette record", &["allow_insecure_http"])?;
-                crate::serve::record(args, self.cli.global.allow_insecure_http)
+                let allowed = ["allow_insecure_http", "record_mode"];
+                self.refuse_client_options_except("cassette record", &allowed)?;
+                let global = &self.cli.global;
+                crate::serve::record(
+                    args,
+                    global.allow_insecure_http,
+                    global.record_mode.as_deref(),
+                )
             }
             Command::Emulator(args) => {
                 // The emulator takes its own --api-key.

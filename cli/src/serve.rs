@@ -5,7 +5,7 @@ use std::io::Write;
 
 use leap0_core::text::lines;
 use leap0_replay::serve::{ServeError, ServeOptions, Server};
-use leap0_replay::{Exhausted, Mode, RecordOptions, ReplayOptions, Replayer};
+use leap0_replay::{Exhausted, RecordOptions, ReplayOptions, Replayer};
 use leap0_ureq::UreqTransport;
 
 use crate::args::{ExhaustedChoice, RecordArgs, ServeArgs};
@@ -87,13 +87,13 @@ fn upstream_allowed(upstream: &leap0_core::http::Uri) -> bool {
     }
 }
 
-/// The record mode: `--mode`, else `LEAP0_RECORD`, else append.
-fn record_mode(args: &RecordArgs) -> Result<Mode, Failure> {
-    crate::client::recording_mode(args.mode.as_deref(), "--mode", "mode")
-}
-
-/// `leap0 cassette record FILE --upstream URL`.
-pub(crate) fn record(args: &RecordArgs, allow_insecure_http: bool) -> Result<(), Failure> {
+/// `leap0 cassette record FILE --upstream URL`, with the global `--record-mode`
+/// (else `LEAP0_RECORD`, else append).
+pub(crate) fn record(
+    args: &RecordArgs,
+    allow_insecure_http: bool,
+    record_mode: Option<&str>,
+) -> Result<(), Failure> {
     let upstream: leap0_core::http::Uri = args.upstream.trim().parse().map_err(|_| {
         Failure::usage(
             format!(
@@ -117,7 +117,7 @@ pub(crate) fn record(args: &RecordArgs, allow_insecure_http: bool) -> Result<(),
             Some("upstream"),
         ));
     }
-    let mode = record_mode(args)?;
+    let mode = crate::client::recording_mode(record_mode, "--record-mode", "record_mode")?;
     let transport = UreqTransport::new();
     let base = upstream.to_string();
     let server = Server::record(

@@ -54,6 +54,43 @@ fn plain_http_upstream_off_loopback_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-insecure-http"));
 }
 
+#[test]
+fn record_takes_the_record_modes_and_they_need_a_recording() {
+    let dir = temp("modes");
+    // Accepted by `cassette record` (which then stops at the refused upstream)...
+    let out = leap0()
+        .args(["--record-mode", "missing", "cassette", "record"])
+        .arg(dir.join("c.json"))
+        .args(["--upstream", "http://example.com"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-insecure-http"));
+    // ...refused when it is not a mode...
+    let out = leap0()
+        .args(["cassette", "record", "--record-mode", "replay"])
+        .arg(dir.join("c.json"))
+        .args(["--upstream", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--record-mode \"replay\""));
+    // ...and by a call that records nothing.
+    let out = leap0()
+        .args([
+            "--api-key",
+            "k",
+            "--record-mode",
+            "all",
+            "snapshots",
+            "list",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--record-mode needs --record"));
+}
+
 #[cfg(unix)]
 #[test]
 fn serve_prints_the_base_url_first_and_verifies_on_sigterm() {

@@ -25,6 +25,8 @@ const COMMANDS: &[&[&str]] = &[
     &["sandboxes", "delete"],
     &["cassette"],
     &["cassette", "check"],
+    &["cassette", "serve"],
+    &["cassette", "record"],
     &["emulator"],
     &["completions"],
     &["demo"],
