@@ -21,7 +21,9 @@ use leap0_replay::{Exhausted, ReplayOptions, Replayer};
 
 const CONNECTIONS: usize = 16;
 const INTERACTIONS: usize = 10_000;
-const RUN: Duration = Duration::from_millis(1500);
+const RUN: Duration = Duration::from_millis(600);
+/// Rounds of the four loads, interleaved, so that the machine's drift hits all alike.
+const ROUNDS: usize = 5;
 
 fn cassette() -> Vec<u8> {
     let mut text = String::from(
@@ -176,28 +178,63 @@ fn main() {
     .unwrap();
     let (fixed, stop) = fixed_server();
 
-    let (fixed_rate, fixed_p99) = load(fixed, |_| "/v1/sandbox/sb-1/".to_owned());
-    let (mixed_rate, mixed_p99) = load(server.addr(), |n| {
-        format!("/v1/sandbox/sb-{}/", n % INTERACTIONS)
-    });
-    let (first_rate, first_p99) = load(server.addr(), |_| "/v1/sandbox/sb-0/".to_owned());
     let last = INTERACTIONS - 1;
-    let (last_rate, last_p99) = load(server.addr(), move |_| format!("/v1/sandbox/sb-{last}/"));
+    // Each round measures the four loads back to back; a ratio is taken within
+    // a round, and the median over rounds is reported.
+    let mut rounds: Vec<[(f64, Duration); 4]> = Vec::new();
+    let first_key = |_| "/v1/sandbox/sb-0/".to_owned();
+    let last_key = move |_| format!("/v1/sandbox/sb-{last}/");
+    for round in 0..ROUNDS {
+        let fixed_load = load(fixed, |_| "/v1/sandbox/sb-1/".to_owned());
+        let mixed = load(server.addr(), |n| {
+            format!("/v1/sandbox/sb-{}/", n % INTERACTIONS)
+        });
+        // First and last take turns going first, so that neither gains from its place.
+        let (first, last) = if round % 2 == 0 {
+            let first = load(server.addr(), first_key);
+            (first, load(server.addr(), last_key))
+        } else {
+            let last = load(server.addr(), last_key);
+            (load(server.addr(), first_key), last)
+        };
+        rounds.push([fixed_load, mixed, first, last]);
+    }
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let rate = |i: usize| median(rounds.iter().map(|r| r[i].0).collect());
+    let p99 = |i: usize| {
+        let mut all: Vec<Duration> = rounds.iter().map(|r| r[i].1).collect();
+        all.sort();
+        all[all.len() / 2]
+    };
+    let ratio = |i: usize, j: usize| median(rounds.iter().map(|r| r[i].0 / r[j].0).collect());
     println!(
-        "{CONNECTIONS} keep-alive connections, {INTERACTIONS}-interaction cassette, RepeatLast"
+        "{CONNECTIONS} keep-alive connections, {INTERACTIONS}-interaction cassette, RepeatLast; medians of {ROUNDS} interleaved rounds"
     );
-    println!("fixed-answer hyper server: {fixed_rate:>10.0} hits/s  p99 {fixed_p99:?}");
     println!(
-        "serve, mixed keys:         {mixed_rate:>10.0} hits/s  p99 {mixed_p99:?}  ({:.2}x fixed)",
-        mixed_rate / fixed_rate
+        "fixed-answer hyper server: {:>10.0} hits/s  p99 {:?}",
+        rate(0),
+        p99(0)
     );
     println!(
-        "serve, first interaction:  {first_rate:>10.0} hits/s  p99 {first_p99:?}  ({:.2}x fixed)",
-        first_rate / fixed_rate
+        "serve, mixed keys:         {:>10.0} hits/s  p99 {:?}  ({:.2}x fixed)",
+        rate(1),
+        p99(1),
+        ratio(1, 0)
     );
     println!(
-        "serve, last interaction:   {last_rate:>10.0} hits/s  p99 {last_p99:?}  (last/first {:.2})",
-        last_rate / first_rate
+        "serve, first interaction:  {:>10.0} hits/s  p99 {:?}  ({:.2}x fixed)",
+        rate(2),
+        p99(2),
+        ratio(2, 0)
+    );
+    println!(
+        "serve, last interaction:   {:>10.0} hits/s  p99 {:?}  (last/first {:.2})",
+        rate(3),
+        p99(3),
+        ratio(3, 2)
     );
     match first_line_time(&path) {
         Some((t, binary)) => println!("exec to first line ({binary}): {t:?}"),
@@ -215,5 +252,4 @@ fn main() {
     let _ = stop.send(());
     server.stop();
     let _ = std::fs::remove_file(&path);
-    let _ = Read::by_ref(&mut std::io::empty());
 }
