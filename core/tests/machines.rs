@@ -381,11 +381,54 @@ fn an_empty_page_ends_the_walk_even_if_the_total_says_otherwise() {
             reply(200, &[], json!({"items": [], "total_items": 1000})),
         ],
     );
+    // Pages of one: the first is full, so only the empty one ends the walk.
     let all = script
         .client(config(RetryPolicy::default()))
-        .list_all(ListSnapshots::default())
+        .list_all(ListSnapshots::default().page_size(1))
         .unwrap();
     assert_eq!(all.items.len(), 1);
+    assert_eq!(script.seen().len(), 2);
+}
+
+#[test]
+fn a_stale_count_loses_no_item() {
+    // The vendor's own example: one item, `total_items: 0`. A short page is the last.
+    let clock = VirtualClock::new();
+    let script = Script::new(
+        &clock,
+        vec![reply(
+            200,
+            &[],
+            json!({"items": [snapshot("a", "a")], "total_items": 0}),
+        )],
+    );
+    let client = script.client(config(RetryPolicy::default()));
+    let all = client.list_all(ListSnapshots::default()).unwrap();
+    assert_eq!((all.items.len(), all.total_items), (1, 1));
+    assert_eq!(script.seen().len(), 1);
+
+    // Full pages past a count that is too low: the walk goes on to the short page.
+    let script = Script::new(
+        &clock,
+        vec![
+            reply(
+                200,
+                &[],
+                json!({"items": [snapshot("a", "a"), snapshot("b", "b")], "total_items": 1}),
+            ),
+            reply(
+                200,
+                &[],
+                json!({"items": [snapshot("c", "c")], "total_items": 1}),
+            ),
+        ],
+    );
+    let all = script
+        .client(config(RetryPolicy::default()))
+        .list_all(ListSnapshots::default().page_size(2))
+        .unwrap();
+    let ids: Vec<&str> = all.items.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!((ids, all.total_items), (vec!["a", "b", "c"], 3));
     assert_eq!(script.seen().len(), 2);
 }
 

@@ -58,17 +58,23 @@ impl Paged for ListSnapshots {
     }
 }
 
-/// Fetches pages from the requested one on, each under [`Retry`], until
-/// `total_items` items are collected or a page comes back empty. One total
-/// deadline covers all pages.
+/// Fetches pages from the requested one on, each under [`Retry`], until a
+/// page comes back short or empty, or `total_items` items are collected from
+/// full pages. One total deadline covers all pages.
+///
+/// `total_items` is a count read apart from the page (concurrent creates, a
+/// cached count): every item received is kept even when the count says there
+/// are fewer, and once more items have come than it says, only a short or
+/// empty page ends the walk. The listing's `total_items` is then the number
+/// of items collected.
 ///
 /// A server cannot make it loop or grow without bound:
 ///
 /// - it stops with [`Error::LimitReached`] after
-///   [`PaginationLimits::max_pages`] pages, or as soon as a page reports more
-///   than [`PaginationLimits::max_items`] items in all;
-/// - a page holding more items than were asked for, or more than its
-///   `total_items` allows, is a [`Error::Decode`] error;
+///   [`PaginationLimits::max_pages`] pages, or as soon as a page reports, or
+///   the walk collects, more than [`PaginationLimits::max_items`] items;
+/// - a page holding more items than were asked for is a [`Error::Decode`]
+///   error;
 /// - items seen on an earlier page are dropped (a listing shifted by a new
 ///   snapshot repeats one), and a page of nothing but repeats is a
 ///   [`Error::Decode`] error: the server is not advancing.
@@ -109,21 +115,10 @@ impl<P: Paged> Paginate<P> {
         let (items, total) = P::split(page);
         self.pages += 1;
         let held = items.len() as u64;
-        let first = number.saturating_sub(1).saturating_mul(size);
         if held > size {
             return Some(Err(self.bad_page(
                 "items",
                 format!("page {number} holds {held} items, more than the {size} asked for"),
-            )));
-        }
-        if held > 0 && total < first.saturating_add(held) {
-            return Some(Err(self.bad_page(
-                "total_items",
-                format!(
-                    "page {number} holds items {} to {}, but total_items says there are {total}",
-                    first + 1,
-                    first + held
-                ),
             )));
         }
         let limits = *self.limits();
@@ -147,9 +142,12 @@ impl<P: Paged> Paginate<P> {
         if self.items.len() as u64 > limits.max_items {
             return Some(Err(self.limit(Limit::Items(limits.max_items), total)));
         }
-        if held == 0 || self.items.len() as u64 >= total {
+        let collected = self.items.len() as u64;
+        // A short or empty page is the last. A full page ends the walk when the
+        // count is reached exactly; past it, the count is stale and says nothing.
+        if held < size || collected == total {
             let items = std::mem::take(&mut self.items);
-            return Some(Ok(P::assemble(items, total)));
+            return Some(Ok(P::assemble(items, total.max(collected))));
         }
         if self.pages >= limits.max_pages {
             return Some(Err(self.limit(Limit::Pages(limits.max_pages), total)));

@@ -1,10 +1,11 @@
-//! `leap0 sandboxes pause` on both transports, and the API's own spellings of
-//! enumerated values.
+//! `leap0 sandboxes pause` on both transports, the API's own spellings of
+//! enumerated values, and listings that keep what a stale count leaves out.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::{against, code, emulator, json_of, text};
+use serde_json::json;
 
 #[test]
 fn sandboxes_pause_prints_the_paused_sandbox_and_a_conflict_exits_1() {
@@ -67,5 +68,40 @@ fn the_apis_sort_spellings_send_the_same_request_as_the_cli_ones() {
     assert!(
         help.contains("template-id") && !help.contains("template_id"),
         "{help}"
+    );
+}
+
+#[test]
+fn list_all_keeps_an_item_the_count_leaves_out() {
+    use leap0_testkit::raw_server::{json_response, serve_many};
+    // The vendor's own OpenAPI example: one snapshot, `total_items: 0`.
+    let body = json!({"items": [{"id": "snap-1", "name": "warm"}], "total_items": 0}).to_string();
+    let (addr, requests) = serve_many(move |_| json_response(200, &body));
+    let url = format!("http://{addr}");
+    for transport in ["ureq", "hyper"] {
+        let out = common::leap0(
+            &[
+                "--api-key",
+                common::KEY,
+                "--base-url",
+                &url,
+                "--transport",
+                transport,
+                "snapshots",
+                "list",
+                "--all",
+                "--json",
+            ],
+            &[],
+        );
+        assert_eq!(code(&out), 0, "{transport}: {}", text(&out.stderr));
+        let list = json_of(&out);
+        assert_eq!(list["items"][0]["id"], "snap-1", "{transport}: {list}");
+        assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+    }
+    assert_eq!(
+        requests.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "one page each"
     );
 }
