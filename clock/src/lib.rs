@@ -79,11 +79,30 @@ impl Clock for SystemClock {
             std::thread::sleep(remaining);
         }
     }
+
+    fn entropy(&self) -> Option<u64> {
+        Some(os_entropy())
+    }
+}
+
+/// 64 bits from the operating system's randomness, different on every call
+/// and in every process (through std's `RandomState`, which the OS seeds): what
+/// real clocks hand the clients for their retry jitter.
+pub fn os_entropy() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::process::id())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entropy_differs_from_call_to_call() {
+        let draws: std::collections::HashSet<u64> = (0..100).map(|_| os_entropy()).collect();
+        assert_eq!(draws.len(), 100);
+        assert!(SystemClock::new().entropy().is_some());
+    }
 
     #[test]
     fn sleeping_reaches_the_deadline_and_the_past_returns_at_once() {

@@ -110,10 +110,20 @@ macro_rules! composite_methods {
 
 /// Fields and constructors shared by both clients.
 macro_rules! client_common {
-    ($name:ident) => {
-        impl<T, C> $name<T, C, PlainSandbox> {
-            /// A client over `transport` and `clock`.
+    ($name:ident, $clock:ident) => {
+        impl<T, C: $clock> $name<T, C, PlainSandbox> {
+            /// A client over `transport` and `clock`. Unless the retry policy
+            /// pins a jitter seed (or the configuration brings entropy), the
+            /// client's machines draw their jitter from the clock's entropy.
             pub fn new(config: Config, transport: T, clock: C) -> Self {
+                let config = match (
+                    config.retry().jitter_seed,
+                    config.jitter_entropy(),
+                    clock.entropy(),
+                ) {
+                    (None, None, Some(entropy)) => config.with_jitter_entropy(entropy),
+                    _ => config,
+                };
                 $name {
                     config,
                     transport: Arc::new(transport),
@@ -216,7 +226,7 @@ pub struct SnapshotsClient<T, C, F = PlainSandbox> {
     factory: Arc<F>,
 }
 
-client_common!(SnapshotsClient);
+client_common!(SnapshotsClient, Clock);
 
 impl<T: Transport, C: Clock, F: SandboxFactory> SnapshotsClient<T, C, F> {
     crate::operation::for_each_operation!(one_exchange_methods [;]);
@@ -240,7 +250,7 @@ pub struct AsyncSnapshotsClient<T, C, F = PlainSandbox> {
     factory: Arc<F>,
 }
 
-client_common!(AsyncSnapshotsClient);
+client_common!(AsyncSnapshotsClient, AsyncClock);
 
 impl<T: AsyncTransport, C: AsyncClock, F: SandboxFactory> AsyncSnapshotsClient<T, C, F> {
     crate::operation::for_each_operation!(one_exchange_methods [async; await]);

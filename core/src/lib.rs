@@ -32,7 +32,8 @@
 //! `leap0_ureq::client` is blocking; `leap0_hyper::client` is the same client on
 //! tokio (`.await` each call). Underneath, this crate never opens a socket or a
 //! file, spawns a thread, sleeps, or reads the environment or a clock: time
-//! comes in as a [`Timestamp`] argument and jitter from a seed in the [`Config`].
+//! comes in as a [`Timestamp`] argument, and the jitter of retries from a seed
+//! or the clock's entropy ([`RetryPolicy::jitter_seed`]).
 //! So the same logic runs in a blocking program, on any async runtime, inside
 //! your own event loop or WASM host, and in tests that replay recorded traffic
 //! on a virtual clock.

@@ -48,6 +48,10 @@ pub struct Report {
     pub retries: u64,
     /// Exchanges ended by their per-attempt timeout.
     pub timeouts: u64,
+    /// How many different backoffs (waits before a retry) the machines chose:
+    /// each machine draws its jitter from its own stream, so a shared 503
+    /// does not send them back in lockstep.
+    pub distinct_backoffs: usize,
     /// Most machines started and not yet finished at one time.
     pub peak_machines: usize,
     /// Most exchanges (open sockets) in flight at one time.
@@ -78,6 +82,7 @@ pub fn run(config: &Config, calls: Vec<Call>) -> io::Result<Report> {
                 machine: call.machine(config),
                 state: State::Ready,
                 result: None,
+                waited: None,
             })
             .collect(),
         exchanges: HashMap::new(),
@@ -106,6 +111,7 @@ pub fn run(config: &Config, calls: Vec<Call>) -> io::Result<Report> {
         requests_sent: stats.requests_sent,
         retries: stats.retries,
         timeouts: stats.timeouts,
+        distinct_backoffs: stats.backoffs.len(),
         peak_machines: stats.peak_machines,
         peak_connections: stats.peak_connections,
         wall,
@@ -117,6 +123,8 @@ struct Slot {
     machine: CallMachine,
     state: State,
     result: Option<Result<CallOutput, Error>>,
+    /// How long its last `WaitUntil` asked to wait.
+    waited: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +144,8 @@ struct Stats {
     requests_sent: u64,
     retries: u64,
     timeouts: u64,
+    /// The waits that came before a retry.
+    backoffs: std::collections::HashSet<Duration>,
     peak_machines: usize,
     peak_connections: usize,
 }
@@ -234,6 +244,7 @@ impl Engine {
                     // Even a deadline already past goes through the heap: the
                     // next turn fires it, so a machine can never spin here.
                     self.slots[id].state = State::Waiting(at);
+                    self.slots[id].waited = Some(at.saturating_duration_since(now));
                     self.timers.push(Reverse((at, id)));
                     return;
                 }
@@ -285,6 +296,10 @@ impl Engine {
         self.timers.push(Reverse((deadline, id)));
         if attempt.number > 1 {
             self.stats.retries += 1;
+            // The wait before a retry is its backoff.
+            if let Some(backoff) = self.slots[id].waited.take() {
+                self.stats.backoffs.insert(backoff);
+            }
         }
         self.stats.peak_connections = self.stats.peak_connections.max(self.exchanges.len());
         Ok(token)

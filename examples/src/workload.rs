@@ -245,11 +245,12 @@ impl Comparison {
             )
         };
         format!(
-            "event_loop: {} operations on one thread, {} requests ({} retries, {} timed out), \
-             {:.3} s, peak {} machines and {} sockets at once; {verdict}",
+            "event_loop: {} operations on one thread, {} requests ({} retries after {} distinct \
+             backoffs, {} timed out), {:.3} s, peak {} machines and {} sockets at once; {verdict}",
             r.results.len(),
             r.requests_sent,
             r.retries,
+            r.distinct_backoffs,
             r.timeouts,
             r.wall.as_secs_f64(),
             r.peak_machines,

@@ -30,6 +30,9 @@ fn the_example_workload_runs_at_once_and_agrees_with_the_blocking_client() {
     assert!(report.peak_connections >= 100, "{}", comparison.summary());
     // Each of the 27 faults the workload injects costs one retry.
     assert_eq!(report.retries, 27, "{}", comparison.summary());
+    // Each machine draws its jitter from its own stream: no two back off alike.
+    assert_eq!(report.distinct_backoffs, 27, "{}", comparison.summary());
+    assert!(comparison.summary().contains("after 27 distinct backoffs"));
     assert_eq!(report.timeouts, 0);
     // What the loop wrote is what the server received.
     assert_eq!(

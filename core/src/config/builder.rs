@@ -209,6 +209,8 @@ impl ConfigBuilder {
                 retry: self.retry.unwrap_or_default(),
                 wait: self.wait.unwrap_or_default(),
                 pagination: self.pagination.unwrap_or_default(),
+                jitter_entropy: None,
+                jitter_streams: Default::default(),
             }),
         })
     }

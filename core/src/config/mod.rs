@@ -9,6 +9,7 @@ mod policy;
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName};
@@ -97,7 +98,15 @@ struct Settings {
     retry: RetryPolicy,
     wait: WaitPolicy,
     pagination: PaginationLimits,
+    /// Entropy from outside for the jitter, when no seed is pinned.
+    jitter_entropy: Option<u64>,
+    /// How many jitter streams machines built from this configuration (and
+    /// its clones) have taken: each machine's discriminator.
+    jitter_streams: Arc<AtomicU64>,
 }
+
+/// The jitter's base when neither a seed nor entropy is given.
+const UNSEEDED: u64 = 0x1ea9_0000_5eed;
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -111,6 +120,7 @@ impl fmt::Debug for Config {
             .field("retry", &s.retry)
             .field("wait", &s.wait)
             .field("pagination", &s.pagination)
+            .field("jitter_entropy", &s.jitter_entropy.is_some())
             .finish()
     }
 }
@@ -177,11 +187,43 @@ impl Config {
         self
     }
 
+    /// The same configuration with entropy from outside (the operating
+    /// system's, say) for the jitter of its machines, used when the retry
+    /// policy pins no seed. The clients take it from their clock.
+    pub fn with_jitter_entropy(mut self, entropy: u64) -> Config {
+        Arc::make_mut(&mut self.inner).jitter_entropy = Some(entropy);
+        self
+    }
+
+    /// The entropy given with [`with_jitter_entropy`](Self::with_jitter_entropy).
+    pub fn jitter_entropy(&self) -> Option<u64> {
+        self.inner.jitter_entropy
+    }
+
+    /// The seed of the next machine's jitter stream: the pinned seed (else the
+    /// entropy, else a constant) mixed with the machine's own number, so that
+    /// machines built from one configuration back off at different times, and
+    /// the same program with a pinned seed repeats its delays exactly.
+    pub(crate) fn jitter_stream(&self) -> u64 {
+        let s = &self.inner;
+        let number = s.jitter_streams.fetch_add(1, Ordering::Relaxed);
+        let base = s.retry.jitter_seed.or(s.jitter_entropy).unwrap_or(UNSEEDED);
+        mix(base ^ mix(number))
+    }
+
     /// The same configuration with other pagination limits.
     pub fn with_pagination(mut self, limits: PaginationLimits) -> Config {
         Arc::make_mut(&mut self.inner).pagination = limits;
         self
     }
+}
+
+/// A 64-bit finalizer (SplitMix64's): nearby inputs give unrelated outputs.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]

@@ -25,8 +25,12 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
     /// Cap on the whole operation, all attempts and waits included.
     pub total_deadline: Option<Duration>,
-    /// Seed of the jitter: the same seed gives the same delays.
-    pub jitter_seed: u64,
+    /// A pinned seed of the jitter: the same seed gives the same delays on
+    /// every run. `None` (the default): each client seeds from the entropy
+    /// its clock supplies ([`Clock::entropy`](crate::transport::Clock::entropy)),
+    /// so that processes do not retry in lockstep. Either way each machine
+    /// draws from its own stream.
+    pub jitter_seed: Option<u64>,
 }
 
 impl Default for RetryPolicy {
@@ -36,7 +40,7 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             total_deadline: Some(Duration::from_secs(15 * 60)),
-            jitter_seed: 0x1ea9_0000_5eed,
+            jitter_seed: None,
         }
     }
 }
@@ -66,9 +70,9 @@ impl RetryPolicy {
         self
     }
 
-    /// The same policy with another jitter seed.
+    /// The same policy with a pinned jitter seed: identical delays on every run.
     pub fn with_jitter_seed(mut self, seed: u64) -> Self {
-        self.jitter_seed = seed;
+        self.jitter_seed = Some(seed);
         self
     }
 }

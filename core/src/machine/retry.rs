@@ -43,7 +43,7 @@ impl<E: Exchange> Retry<E> {
     /// Runs `exchange` under `config`'s timeout and retry policy.
     pub fn new(exchange: E, config: &Config) -> Self {
         Retry {
-            jitter: SplitMix64(config.retry().jitter_seed),
+            jitter: SplitMix64(config.jitter_stream()),
             exchange,
             config: config.clone(),
             state: State::Ready,

@@ -114,6 +114,13 @@ pub trait Clock {
     fn now(&self) -> Timestamp;
     /// Blocks until `deadline` (returns at once if it has passed).
     fn sleep_until(&self, deadline: Timestamp);
+    /// Entropy for the retry jitter of the clients built on this clock, when
+    /// the policy pins no seed: real clocks give the operating system's, so
+    /// that processes do not retry in lockstep; the default, `None`, keeps a
+    /// client's delays the same on every run (virtual clocks, tests).
+    fn entropy(&self) -> Option<u64> {
+        None
+    }
     /// A timeline of its own for one call, if this clock gives calls one (see
     /// [`VirtualClock::per_call`]); `None`, the default, means every call
     /// shares this clock's timeline, as real clocks do.
@@ -128,6 +135,10 @@ pub trait AsyncClock {
     fn now(&self) -> Timestamp;
     /// Resolves at `deadline` (at once if it has passed).
     fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()>;
+    /// Entropy for the retry jitter; see [`Clock::entropy`].
+    fn entropy(&self) -> Option<u64> {
+        None
+    }
     /// A timeline of its own for one call; see [`Clock::call_timeline`].
     fn call_timeline(&self) -> Option<VirtualClock> {
         None

@@ -35,6 +35,10 @@ impl Default for TokioClock {
 }
 
 impl AsyncClock for TokioClock {
+    fn entropy(&self) -> Option<u64> {
+        Some(leap0_clock::os_entropy())
+    }
+
     fn now(&self) -> Timestamp {
         Timestamp::from_origin(Instant::now().saturating_duration_since(self.origin))
     }

@@ -466,6 +466,13 @@ impl<C: Clock> Clock for SessionClock<C> {
             SessionClock::Real(clock) => clock.call_timeline(),
         }
     }
+
+    fn entropy(&self) -> Option<u64> {
+        match self {
+            SessionClock::Virtual(clock) => Clock::entropy(clock),
+            SessionClock::Real(clock) => clock.entropy(),
+        }
+    }
 }
 
 impl<C: AsyncClock> AsyncClock for SessionClock<C> {
@@ -495,6 +502,13 @@ impl<C: AsyncClock> AsyncClock for SessionClock<C> {
         match self {
             SessionClock::Virtual(clock) => AsyncClock::call_timeline(clock),
             SessionClock::Real(clock) => clock.call_timeline(),
+        }
+    }
+
+    fn entropy(&self) -> Option<u64> {
+        match self {
+            SessionClock::Virtual(clock) => AsyncClock::entropy(clock),
+            SessionClock::Real(clock) => clock.entropy(),
         }
     }
 }
