@@ -231,6 +231,18 @@ impl<M: Machine> Machine for Watched<M> {
     fn progress(&self) -> Option<WaitProgress<'_>> {
         self.inner.progress()
     }
+
+    fn operation(&self) -> Option<leap0_core::Operation> {
+        self.inner.operation()
+    }
+
+    fn leftovers(&self) -> Vec<leap0_core::error::Leftover> {
+        self.inner.leftovers()
+    }
+
+    fn cancel(&mut self, now: Timestamp) -> leap0_core::Error {
+        self.inner.cancel(now)
+    }
 }
 
 #[cfg(test)]

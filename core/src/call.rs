@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::error::Leftover;
 use crate::exchange::Exchange;
 use crate::machine::{Machine, Map, Paginate, Retry, StartAndWait, WaitFor};
 use crate::model::{Deletion, Sandbox, SandboxRef, SandboxState, Snapshot, SnapshotList};
@@ -170,6 +171,31 @@ where
     M::Output: IntoCallOutput,
 {
     Box::new(Map::new(machine, IntoCallOutput::into_call_output))
+}
+
+impl Leftover {
+    /// The call that deals with it: the delete of a sandbox that exists, or
+    /// the listing that finds a snapshot by its name. `None` when there is no
+    /// such call (a sandbox of unknown id, a snapshot named by the server).
+    ///
+    /// ```
+    /// use leap0_core::error::Leftover;
+    /// use leap0_core::{Call, DeleteSandbox};
+    ///
+    /// let left = Leftover::Sandbox { id: "sb-1".into() };
+    /// assert_eq!(left.cleanup(), Some(Call::DeleteSandbox(DeleteSandbox::new("sb-1"))));
+    /// ```
+    pub fn cleanup(&self) -> Option<Call> {
+        match self {
+            Leftover::Sandbox { id } => Some(Call::DeleteSandbox(DeleteSandbox::new(id.as_str()))),
+            Leftover::Snapshot {
+                name: Some(name), ..
+            } => Some(Call::ListSnapshots(
+                ListSnapshots::default().query(name.as_str()),
+            )),
+            Leftover::Snapshot { name: None, .. } | Leftover::UnknownSandbox { .. } => None,
+        }
+    }
 }
 
 /// The typed constructors: each kind of call's machine, with its own output

@@ -252,6 +252,71 @@ pub enum Error {
 
     /// A state machine was driven out of order (usage error).
     Misuse(&'static str),
+
+    /// The caller cancelled the operation before it finished.
+    Cancelled {
+        /// The operation cancelled, when the machine knows it.
+        operation: Option<Operation>,
+        /// What the operation may have left behind on the server.
+        leftovers: Vec<Leftover>,
+    },
+}
+
+/// Something a cancelled operation may have left on the server.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Leftover {
+    /// A sandbox that exists (it was started, and the wait for it was
+    /// cancelled): delete it with [`Leftover::cleanup`].
+    Sandbox {
+        /// Its id.
+        id: String,
+    },
+    /// A sandbox that may have been started, whose id is unknown (the answer
+    /// never came): look among the sandboxes made from `from` since the call.
+    UnknownSandbox {
+        /// The snapshot or template it would have been started from.
+        from: String,
+    },
+    /// A snapshot that may have been created from a sandbox (the answer never
+    /// came): list the snapshots named `name` (when one was given) to find it.
+    Snapshot {
+        /// The sandbox snapshotted.
+        sandbox_id: String,
+        /// The name asked for; `None`: the server would have made one up.
+        name: Option<String>,
+    },
+}
+
+impl fmt::Display for Leftover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Leftover::Sandbox { id } => write!(f, "sandbox {} is running", Escaped(id)),
+            Leftover::UnknownSandbox { from } => write!(
+                f,
+                "a sandbox may have been started from {} (its id is unknown)",
+                Escaped(from)
+            ),
+            Leftover::Snapshot {
+                sandbox_id,
+                name: Some(name),
+            } => write!(
+                f,
+                "a snapshot {} of sandbox {} may have been created",
+                Escaped(name),
+                Escaped(sandbox_id)
+            ),
+            Leftover::Snapshot {
+                sandbox_id,
+                name: None,
+            } => write!(
+                f,
+                "a snapshot of sandbox {} may have been created (under a name the server chose)",
+                Escaped(sandbox_id)
+            ),
+        }
+    }
 }
 
 impl Error {
@@ -268,6 +333,7 @@ impl Error {
     pub fn may_have_reached_server(&self) -> bool {
         match self {
             Error::Config(_) | Error::Validation { .. } | Error::Misuse(_) => false,
+            Error::Cancelled { leftovers, .. } => !leftovers.is_empty(),
             Error::Transport { source, .. } => source.may_have_been_sent,
             Error::DeadlineExceeded { last, .. } => last.may_have_reached_server(),
             Error::Api(_)
@@ -330,6 +396,7 @@ impl Error {
     pub fn operation(&self) -> Option<Operation> {
         match self {
             Error::Config(_) | Error::Misuse(_) => None,
+            Error::Cancelled { operation, .. } => *operation,
             Error::Api(api) => Some(api.operation),
             Error::Decode(d) => Some(d.operation),
             Error::Validation { operation, .. }
@@ -366,6 +433,7 @@ impl Error {
             Error::WaitTimedOut { .. } => "wait_timed_out",
             Error::LimitReached { .. } => "limit_reached",
             Error::Misuse(_) => "misuse",
+            Error::Cancelled { .. } => "cancelled",
         }
     }
 }
@@ -445,6 +513,26 @@ impl fmt::Display for Error {
                 "Failed to {operation}: stopped at the limit of {limit} after {pages} page(s), with {items} of the {total_items} items the server reports collected; raise the limit with Config::builder().pagination(PaginationLimits::new(max_pages, max_items))"
             ),
             Error::Misuse(what) => write!(f, "state machine misuse: {what}"),
+            Error::Cancelled {
+                operation,
+                leftovers,
+            } => {
+                match operation {
+                    Some(operation) => write!(f, "Failed to {operation}: cancelled")?,
+                    None => f.write_str("cancelled")?,
+                }
+                if leftovers.is_empty() {
+                    return f.write_str("; nothing was left on the server");
+                }
+                f.write_str("; it may have left behind: ")?;
+                for (i, leftover) in leftovers.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{leftover}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -561,6 +649,14 @@ impl fmt::Debug for Error {
                 .field("total_items", total_items)
                 .finish(),
             Error::Misuse(what) => f.debug_tuple("Misuse").field(what).finish(),
+            Error::Cancelled {
+                operation,
+                leftovers,
+            } => f
+                .debug_struct("Cancelled")
+                .field("operation", operation)
+                .field("leftovers", leftovers)
+                .finish(),
         }
     }
 }

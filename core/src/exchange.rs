@@ -14,7 +14,7 @@ use http::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::error::{ApiError, DecodeError, Error, FieldError};
+use crate::error::{ApiError, DecodeError, Error, FieldError, Leftover};
 use crate::model::FieldProblem;
 use crate::operation::{Operation, Route};
 use crate::retry_table::ApiErrorKind;
@@ -77,6 +77,13 @@ pub trait Exchange {
     /// before). Default: nothing special.
     fn settled_by_earlier_attempt(&self, status: StatusCode) -> Option<Self::Output> {
         let _ = status;
+        None
+    }
+
+    /// What this request leaves on the server if it acted but its answer never
+    /// came (a cancelled call): a snapshot it creates, a sandbox it starts.
+    /// Default: nothing.
+    fn leftover(&self) -> Option<Leftover> {
         None
     }
 

@@ -1,7 +1,8 @@
 //! [`AndThen`] and [`Map`]: chain machines, or transform a machine's output.
 
 use super::{Action, Machine, WaitProgress, misuse};
-use crate::error::Error;
+use crate::error::{Error, Leftover};
+use crate::operation::Operation;
 use crate::time::Timestamp;
 use crate::transport::{Response, TransportError};
 
@@ -75,6 +76,20 @@ where
             State::Second(second) => second.progress(),
         }
     }
+
+    fn operation(&self) -> Option<Operation> {
+        match &self.state {
+            State::First(first, _) => first.operation(),
+            State::Second(second) => second.operation(),
+        }
+    }
+
+    fn leftovers(&self) -> Vec<Leftover> {
+        match &self.state {
+            State::First(first, _) => first.leftovers(),
+            State::Second(second) => second.leftovers(),
+        }
+    }
 }
 
 /// Transforms a machine's output with a function (no further requests).
@@ -127,5 +142,13 @@ where
 
     fn progress(&self) -> Option<WaitProgress<'_>> {
         self.inner.progress()
+    }
+
+    fn operation(&self) -> Option<Operation> {
+        self.inner.operation()
+    }
+
+    fn leftovers(&self) -> Vec<Leftover> {
+        self.inner.leftovers()
     }
 }

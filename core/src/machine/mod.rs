@@ -54,7 +54,7 @@ pub use retry::Retry;
 pub use start::StartAndWait;
 pub use wait::WaitFor;
 
-use crate::error::Error;
+use crate::error::{Error, Leftover};
 use crate::model::SandboxState;
 use crate::operation::Operation;
 use crate::time::Timestamp;
@@ -142,6 +142,30 @@ pub trait Machine {
     fn progress(&self) -> Option<WaitProgress<'_>> {
         None
     }
+
+    /// The operation it runs (the first, for a composite), when it knows.
+    fn operation(&self) -> Option<Operation> {
+        None
+    }
+
+    /// What the operation would leave on the server if it stopped now: a
+    /// sandbox started and waited on, or what a request that may have reached
+    /// the server may have made.
+    fn leftovers(&self) -> Vec<Leftover> {
+        Vec::new()
+    }
+
+    /// Cancels the operation at `now`: the error it ends with, listing what it
+    /// may have left behind ([`Error::Cancelled`]). Drive it no further. A
+    /// driver that gives up (a timeout of its own, a user's Ctrl-C, a dropped
+    /// future) calls this instead of dropping the machine silently.
+    fn cancel(&mut self, now: Timestamp) -> Error {
+        let _ = now;
+        Error::Cancelled {
+            operation: self.operation(),
+            leftovers: self.leftovers(),
+        }
+    }
 }
 
 impl<M: Machine + ?Sized> Machine for Box<M> {
@@ -162,6 +186,18 @@ impl<M: Machine + ?Sized> Machine for Box<M> {
     fn progress(&self) -> Option<WaitProgress<'_>> {
         (**self).progress()
     }
+
+    fn operation(&self) -> Option<Operation> {
+        (**self).operation()
+    }
+
+    fn leftovers(&self) -> Vec<Leftover> {
+        (**self).leftovers()
+    }
+
+    fn cancel(&mut self, now: Timestamp) -> Error {
+        (**self).cancel(now)
+    }
 }
 
 /// Misuse messages, shared by every machine.
@@ -179,6 +215,11 @@ pub(crate) struct Outcome<T>(Option<Result<T, Error>>);
 impl<T> Outcome<T> {
     pub(crate) fn new(result: Result<T, Error>) -> Self {
         Outcome(Some(result))
+    }
+
+    /// The successful output, before it is handed over.
+    pub(crate) fn output(&self) -> Option<&T> {
+        self.0.as_ref().and_then(|result| result.as_ref().ok())
     }
 
     pub(crate) fn take(&mut self) -> Action<T> {

@@ -7,6 +7,7 @@ use crate::config::{Config, PaginationLimits};
 use crate::error::{DecodeError, Error, Limit};
 use crate::exchange::Exchange;
 use crate::model::{Snapshot, SnapshotList};
+use crate::operation::Operation;
 use crate::ops::ListSnapshots;
 use crate::time::Timestamp;
 use crate::transport::{Response, TransportError};
@@ -178,6 +179,10 @@ impl<P: Paged> Paginate<P> {
 
 impl<P: Paged> Machine for Paginate<P> {
     type Output = P::Output;
+
+    fn operation(&self) -> Option<Operation> {
+        Some(P::OPERATION)
+    }
 
     fn poll(&mut self, now: Timestamp) -> Action<Self::Output> {
         if let Some(outcome) = &mut self.finished {

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use super::{Action, Attempt, Machine, Outcome, misuse};
 use crate::config::{Config, RetryPolicy};
-use crate::error::Error;
+use crate::error::{Error, Leftover};
 use crate::exchange::Exchange;
+use crate::operation::Operation;
 use crate::time::Timestamp;
 use crate::transport::{Response, TransportError};
 
@@ -65,6 +66,14 @@ impl<E: Exchange> Retry<E> {
     /// The exchange being run.
     pub fn exchange(&self) -> &E {
         &self.exchange
+    }
+
+    /// Its successful output, once it has one and until it is handed over.
+    pub fn output(&self) -> Option<&E::Output> {
+        match &self.state {
+            State::Finished(outcome) => outcome.output(),
+            _ => None,
+        }
     }
 
     fn policy(&self) -> &RetryPolicy {
@@ -141,6 +150,20 @@ impl<E: Exchange> Retry<E> {
 
 impl<E: Exchange> Machine for Retry<E> {
     type Output = E::Output;
+
+    fn operation(&self) -> Option<Operation> {
+        Some(E::OPERATION)
+    }
+
+    /// What the exchange may have made, once a request may have reached the
+    /// server (one is in flight, or an earlier one failed after leaving).
+    fn leftovers(&self) -> Vec<Leftover> {
+        let may_have_acted = matches!(self.state, State::InFlight) || self.earlier_may_have_acted;
+        match may_have_acted {
+            true => self.exchange.leftover().into_iter().collect(),
+            false => Vec::new(),
+        }
+    }
 
     fn poll(&mut self, now: Timestamp) -> Action<E::Output> {
         if !self.deadline_set {

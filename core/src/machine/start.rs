@@ -2,8 +2,10 @@
 
 use super::{Action, Machine, Retry, WaitFor, WaitProgress};
 use crate::config::Config;
+use crate::error::Leftover;
 use crate::exchange::Exchange;
 use crate::model::{Sandbox, SandboxState};
+use crate::operation::Operation;
 use crate::time::Timestamp;
 use crate::transport::{Response, TransportError};
 
@@ -72,6 +74,27 @@ impl<E: Exchange<Output = Sandbox>> Machine for StartAndWait<E> {
         match &self.state {
             State::Start(_) => None,
             State::Wait(wait) => wait.progress(),
+        }
+    }
+
+    fn operation(&self) -> Option<Operation> {
+        Some(E::OPERATION)
+    }
+
+    /// Starting: what the start request may have made. Waiting: the sandbox,
+    /// which exists.
+    fn leftovers(&self) -> Vec<Leftover> {
+        match &self.state {
+            // Started, and the answer not yet handed over: the sandbox exists.
+            State::Start(start) => match start.output() {
+                Some(sandbox) => vec![Leftover::Sandbox {
+                    id: sandbox.id.clone(),
+                }],
+                None => start.leftovers(),
+            },
+            State::Wait(wait) => vec![Leftover::Sandbox {
+                id: wait.sandbox_id().to_owned(),
+            }],
         }
     }
 }

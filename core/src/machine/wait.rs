@@ -71,6 +71,11 @@ impl WaitFor {
         wait
     }
 
+    /// The sandbox waited on.
+    pub fn sandbox_id(&self) -> &str {
+        &self.sandbox_id
+    }
+
     fn deadline(&self) -> Timestamp {
         self.started.unwrap_or(Timestamp::ZERO) + self.config.wait().timeout
     }
@@ -111,6 +116,10 @@ impl WaitFor {
 
 impl Machine for WaitFor {
     type Output = Sandbox;
+
+    fn operation(&self) -> Option<Operation> {
+        Some(self.operation)
+    }
 
     fn poll(&mut self, now: Timestamp) -> Action<Sandbox> {
         match &mut self.state {

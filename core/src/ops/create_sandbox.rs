@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Leftover;
 use crate::exchange::{Exchange, to_json};
 use crate::model::{FieldProblem, MissingState, NetworkPolicy, Sandbox, decode_sandbox};
 use crate::operation::Operation;
@@ -107,6 +108,12 @@ impl Exchange for CreateSandbox {
             validate::network_policy("network_policy", policy)?;
         }
         to_json(self)
+    }
+
+    fn leftover(&self) -> Option<Leftover> {
+        Some(Leftover::UnknownSandbox {
+            from: format!("template {}", self.template_name),
+        })
     }
 
     fn decode(&self, body: &[u8]) -> Result<Sandbox, FieldProblem> {

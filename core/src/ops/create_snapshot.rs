@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Leftover;
 use crate::exchange::Exchange;
 use crate::model::SandboxRef;
 use crate::model::{FieldProblem, Snapshot, decode_json};
@@ -70,6 +71,13 @@ impl Exchange for CreateSnapshot {
 
     fn body(&self) -> Result<Option<Vec<u8>>, FieldProblem> {
         super::snapshot_body(self.name.as_deref(), self.kill_sandbox_after)
+    }
+
+    fn leftover(&self) -> Option<Leftover> {
+        Some(Leftover::Snapshot {
+            sandbox_id: self.sandbox_id.clone(),
+            name: self.name.clone(),
+        })
     }
 
     fn decode(&self, body: &[u8]) -> Result<Snapshot, FieldProblem> {

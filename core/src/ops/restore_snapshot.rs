@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{RestoreBody, StartTimeout};
+use crate::error::Leftover;
 use crate::exchange::Exchange;
 use crate::model::{FieldProblem, MissingState, NetworkPolicy, Sandbox, decode_sandbox};
 use crate::operation::Operation;
@@ -53,6 +54,12 @@ impl Exchange for RestoreSnapshot {
             StartTimeout::Seconds(self.timeout),
             self.network_policy.as_ref(),
         )
+    }
+
+    fn leftover(&self) -> Option<Leftover> {
+        Some(Leftover::UnknownSandbox {
+            from: format!("snapshot {}", self.snapshot_name),
+        })
     }
 
     fn decode(&self, body: &[u8]) -> Result<Sandbox, FieldProblem> {
