@@ -11,7 +11,7 @@ use crate::call::{Call, CallOutput};
 use crate::config::Config;
 use crate::error::Error;
 use crate::exchange::Exchange;
-use crate::machine::{Machine, Map, run_async, run_blocking};
+use crate::machine::{Cancel, Machine, Map, run_async_cancellable, run_blocking_cancellable};
 use crate::model::{Sandbox, SandboxRef, SandboxState, SnapshotList};
 use crate::ops::*;
 use crate::transport::{AsyncClock, AsyncTransport, Clock, Transport};
@@ -129,6 +129,7 @@ macro_rules! client_common {
                     transport: Arc::new(transport),
                     clock: Arc::new(clock),
                     factory: Arc::new(PlainSandbox),
+                    cancel: None,
                 }
             }
         }
@@ -141,6 +142,7 @@ macro_rules! client_common {
                     transport: self.transport,
                     clock: self.clock,
                     factory: Arc::new(factory),
+                    cancel: self.cancel,
                 }
             }
 
@@ -157,7 +159,17 @@ macro_rules! client_common {
                     transport: self.transport.clone(),
                     clock: self.clock.clone(),
                     factory: self.factory.clone(),
+                    cancel: self.cancel.clone(),
                 }
+            }
+
+            /// A client sharing this one's transport whose calls `cancel` ends
+            /// (see [`Cancel`]): they end with [`Error::Cancelled`], naming
+            /// what they may have left, and `cancel` keeps that list.
+            pub fn with_cancel(&self, cancel: &Cancel) -> Self {
+                let mut client = self.clone();
+                client.cancel = Some(cancel.clone());
+                client
             }
 
             /// The configuration.
@@ -192,6 +204,7 @@ macro_rules! client_common {
                     transport: self.transport.clone(),
                     clock: self.clock.clone(),
                     factory: self.factory.clone(),
+                    cancel: self.cancel.clone(),
                 }
             }
         }
@@ -224,6 +237,7 @@ pub struct SnapshotsClient<T, C, F = PlainSandbox> {
     transport: Arc<T>,
     clock: Arc<C>,
     factory: Arc<F>,
+    cancel: Option<Cancel>,
 }
 
 client_common!(SnapshotsClient, Clock);
@@ -234,7 +248,12 @@ impl<T: Transport, C: Clock, F: SandboxFactory> SnapshotsClient<T, C, F> {
 
     /// Runs any [`Machine`] to completion on this client's transport and clock.
     pub fn run<M: Machine>(&self, machine: M) -> Result<M::Output, Error> {
-        run_blocking(machine, &*self.transport, &*self.clock)
+        run_blocking_cancellable(
+            machine,
+            &*self.transport,
+            &*self.clock,
+            self.cancel.as_ref(),
+        )
     }
 }
 
@@ -248,6 +267,7 @@ pub struct AsyncSnapshotsClient<T, C, F = PlainSandbox> {
     transport: Arc<T>,
     clock: Arc<C>,
     factory: Arc<F>,
+    cancel: Option<Cancel>,
 }
 
 client_common!(AsyncSnapshotsClient, AsyncClock);
@@ -258,6 +278,12 @@ impl<T: AsyncTransport, C: AsyncClock, F: SandboxFactory> AsyncSnapshotsClient<T
 
     /// Runs any [`Machine`] to completion on this client's transport and clock.
     pub async fn run<M: Machine>(&self, machine: M) -> Result<M::Output, Error> {
-        run_async(machine, &*self.transport, &*self.clock).await
+        run_async_cancellable(
+            machine,
+            &*self.transport,
+            &*self.clock,
+            self.cancel.as_ref(),
+        )
+        .await
     }
 }

@@ -112,3 +112,197 @@ fn a_create_cancelled_in_flight_names_the_snapshot_to_look_for() {
     };
     assert_eq!(listing.query, "nightly");
 }
+
+mod clients {
+    //! The same three points through the clients: the blocking one cancelled
+    //! from another thread, the async one dropped mid-call.
+    #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+    use std::time::{Duration, Instant};
+
+    use leap0_core::error::Leftover;
+    use leap0_core::machine::Cancel;
+    use leap0_core::transport::{
+        AsyncClock, Clock, Request, Response, TransportError, VirtualClock,
+    };
+    use leap0_core::{AsyncSnapshotsClient, Config, Error, SnapshotsClient, Timestamp, http};
+
+    type Answer = Result<Response, TransportError>;
+
+    fn answer(status: u16, body: &str) -> Answer {
+        http::Response::builder()
+            .status(status)
+            .body(body.as_bytes().to_vec())
+            .map_err(TransportError::other)
+    }
+
+    /// The API, where every sandbox stays `starting`.
+    fn api(request: &Request) -> Answer {
+        if request.method() == "POST" {
+            answer(201, r#"{"id":"sb-9","state":"starting"}"#)
+        } else {
+            answer(200, r#"{"id":"sb-9","state":"starting"}"#)
+        }
+    }
+
+    fn leftovers(result: Result<leap0_core::Sandbox, Error>) -> Vec<Leftover> {
+        match result {
+            Err(Error::Cancelled { leftovers, .. }) => leftovers,
+            other => panic!("not a cancellation: {other:?}"),
+        }
+    }
+
+    /// Real time, as a program's own clock would give it.
+    struct Wall(Instant);
+
+    impl Clock for Wall {
+        fn now(&self) -> Timestamp {
+            Timestamp::from_origin(self.0.elapsed())
+        }
+        fn sleep_until(&self, deadline: Timestamp) {
+            std::thread::sleep(deadline.saturating_duration_since(self.now()));
+        }
+    }
+
+    fn config() -> Config {
+        Config::new("key")
+            .unwrap()
+            .with_wait(leap0_core::WaitPolicy::new(
+                Duration::from_secs(1),
+                Duration::from_secs(60),
+            ))
+    }
+
+    #[test]
+    fn a_blocking_client_cancelled_from_another_thread() {
+        // Before sending.
+        let cancel = Cancel::new();
+        cancel.cancel();
+        let client = SnapshotsClient::new(config(), |r: Request, _| api(&r), VirtualClock::new());
+        let result = client.with_cancel(&cancel).resume_and_wait("warm");
+        assert_eq!(leftovers(result), []);
+        assert_eq!(cancel.leftovers(), Some(vec![]));
+
+        // While its POST is outstanding: the transport gives up when cancelled.
+        let cancel = Cancel::new();
+        let seen = cancel.clone();
+        let hanging = move |_: Request, _: Duration| -> Answer {
+            while !seen.is_cancelled() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(TransportError::timeout("gave up"))
+        };
+        let client = SnapshotsClient::new(config(), hanging, VirtualClock::new());
+        let canceller = cancel.clone();
+        let other = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            canceller.cancel();
+        });
+        let result = client.with_cancel(&cancel).resume_and_wait("warm");
+        other.join().unwrap();
+        let unknown = vec![Leftover::UnknownSandbox {
+            from: "snapshot warm".to_owned(),
+        }];
+        assert_eq!(leftovers(result), unknown);
+        assert_eq!(cancel.leftovers(), Some(unknown));
+
+        // While waiting: seen within a slice of the 1 s poll interval.
+        let cancel = Cancel::new();
+        let client = SnapshotsClient::new(config(), |r: Request, _| api(&r), Wall(Instant::now()));
+        let canceller = cancel.clone();
+        let other = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            canceller.cancel();
+        });
+        let started = Instant::now();
+        let result = client.with_cancel(&cancel).resume_and_wait("warm");
+        other.join().unwrap();
+        assert!(
+            started.elapsed() < Duration::from_millis(900),
+            "{:?}",
+            started.elapsed()
+        );
+        let sandbox = vec![Leftover::Sandbox {
+            id: "sb-9".to_owned(),
+        }];
+        assert_eq!(leftovers(result), sandbox);
+        assert_eq!(cancel.leftovers(), Some(sandbox));
+    }
+
+    /// A clock whose waits never end, so a future can be dropped mid-wait.
+    struct Forever;
+
+    impl AsyncClock for Forever {
+        fn now(&self) -> Timestamp {
+            Timestamp::ZERO
+        }
+        fn sleep_until(&self, _: Timestamp) -> impl Future<Output = ()> {
+            std::future::pending()
+        }
+    }
+
+    /// Polls `future` once and drops it.
+    fn poll_once_and_drop<F: Future>(future: F) -> Poll<F::Output> {
+        let mut future = pin!(future);
+        future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn an_async_client_dropped_mid_call() {
+        // Before sending: cancelled first, it ends at once.
+        let cancel = Cancel::new();
+        cancel.cancel();
+        let ready = |r: Request, _: Duration| std::future::ready(api(&r));
+        let client = AsyncSnapshotsClient::new(config(), ready, Forever).with_cancel(&cancel);
+        let Poll::Ready(result) = poll_once_and_drop(client.resume_and_wait("warm")) else {
+            panic!("a cancelled call ends at once")
+        };
+        assert_eq!(leftovers(result), []);
+        assert_eq!(cancel.leftovers(), Some(vec![]));
+
+        // Dropped while its POST is outstanding.
+        let cancel = Cancel::new();
+        let stuck = |_: Request, _: Duration| std::future::pending::<Answer>();
+        let client = AsyncSnapshotsClient::new(config(), stuck, Forever).with_cancel(&cancel);
+        assert!(poll_once_and_drop(client.resume_and_wait("warm")).is_pending());
+        assert_eq!(
+            cancel.leftovers(),
+            Some(vec![Leftover::UnknownSandbox {
+                from: "snapshot warm".to_owned()
+            }])
+        );
+
+        // Dropped while waiting for the sandbox.
+        let cancel = Cancel::new();
+        let client = AsyncSnapshotsClient::new(config(), ready, Forever).with_cancel(&cancel);
+        assert!(poll_once_and_drop(client.resume_and_wait("warm")).is_pending());
+        assert_eq!(
+            cancel.leftovers(),
+            Some(vec![Leftover::Sandbox {
+                id: "sb-9".to_owned()
+            }])
+        );
+
+        // Cancelled while waiting, the future ends with the same report.
+        let cancel = Cancel::new();
+        let client = AsyncSnapshotsClient::new(config(), ready, Forever).with_cancel(&cancel);
+        let mut future = pin!(client.resume_and_wait("warm"));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+        cancel.cancel();
+        let Poll::Ready(result) = future.as_mut().poll(&mut cx) else {
+            panic!("a cancelled wait ends")
+        };
+        assert_eq!(
+            leftovers(result),
+            [Leftover::Sandbox {
+                id: "sb-9".to_owned()
+            }]
+        );
+    }
+}

@@ -13,6 +13,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use super::cancel::{Cancel, unless_cancelled};
 use super::{Action, Machine, misuse};
 use crate::error::Error;
 use crate::time::Timestamp;
@@ -38,7 +39,10 @@ struct Time<'a, C: ?Sized> {
     own: Option<VirtualClock>,
 }
 
-struct Blocking<'a, T: ?Sized, C: ?Sized>(&'a T, Time<'a, C>);
+struct Blocking<'a, T: ?Sized, C: ?Sized>(&'a T, Time<'a, C>, Option<&'a Cancel>);
+
+/// How long a blocking wait sleeps at a time when a [`Cancel`] may end it.
+const CANCEL_SLICE: Duration = Duration::from_millis(50);
 
 impl<T: Transport + ?Sized, C: Clock + ?Sized> Io for Blocking<'_, T, C> {
     fn now(&self) -> Timestamp {
@@ -57,9 +61,17 @@ impl<T: Transport + ?Sized, C: Clock + ?Sized> Io for Blocking<'_, T, C> {
     }
 
     fn sleep_until(&self, deadline: Timestamp) -> impl Future<Output = ()> {
-        match &self.1.own {
-            Some(own) => own.advance_to(deadline),
-            None => self.1.clock.sleep_until(deadline),
+        match (&self.1.own, self.2) {
+            (Some(own), _) => own.advance_to(deadline),
+            (None, None) => self.1.clock.sleep_until(deadline),
+            // In slices, so that a cancellation from another thread is seen.
+            (None, Some(cancel)) => loop {
+                let now = self.1.clock.now();
+                if now >= deadline || cancel.is_cancelled() {
+                    break;
+                }
+                self.1.clock.sleep_until(deadline.min(now + CANCEL_SLICE));
+            },
         }
         std::future::ready(())
     }
@@ -112,11 +124,27 @@ where
     T: Transport + ?Sized,
     C: Clock + ?Sized,
 {
+    run_blocking_cancellable(machine, transport, clock, None)
+}
+
+/// [`run_blocking`], ending with [`Error::Cancelled`] once `cancel` fires
+/// (see [`Cancel`]).
+pub fn run_blocking_cancellable<M, T, C>(
+    machine: M,
+    transport: &T,
+    clock: &C,
+    cancel: Option<&Cancel>,
+) -> Result<M::Output, Error>
+where
+    M: Machine,
+    T: Transport + ?Sized,
+    C: Clock + ?Sized,
+{
     let time = Time {
         own: clock.call_timeline(),
         clock,
     };
-    let mut future = pin!(drive(machine, Blocking(transport, time)));
+    let mut future = pin!(drive(machine, Blocking(transport, time, cancel), cancel));
     let mut cx = Context::from_waker(Waker::noop());
     // Every future the blocking `Io` hands out is ready, so the first poll
     // completes; looping keeps this correct without assuming it.
@@ -135,20 +163,85 @@ where
     T: AsyncTransport + ?Sized,
     C: AsyncClock + ?Sized,
 {
+    run_async_cancellable(machine, transport, clock, None).await
+}
+
+/// [`run_async`], ending with [`Error::Cancelled`] once `cancel` fires; if
+/// the future is dropped before it finishes, `cancel` records what the call
+/// may have left (see [`Cancel::leftovers`]).
+pub async fn run_async_cancellable<M, T, C>(
+    machine: M,
+    transport: &T,
+    clock: &C,
+    cancel: Option<&Cancel>,
+) -> Result<M::Output, Error>
+where
+    M: Machine,
+    T: AsyncTransport + ?Sized,
+    C: AsyncClock + ?Sized,
+{
     let time = Time {
         own: clock.call_timeline(),
         clock,
     };
-    drive(machine, Async(transport, time)).await
+    drive(machine, Async(transport, time), cancel).await
 }
 
-async fn drive<M: Machine>(mut machine: M, io: impl Io) -> Result<M::Output, Error> {
+/// A machine being driven. Dropped before it finished (a dropped future),
+/// it is cancelled and its leftovers recorded in the call's [`Cancel`].
+struct Running<'c, M: Machine> {
+    machine: M,
+    cancel: Option<&'c Cancel>,
+    now: Timestamp,
+    finished: bool,
+}
+
+impl<M: Machine> Running<'_, M> {
+    /// Ends the call as cancelled, recording its leftovers.
+    fn cancelled(&mut self) -> Error {
+        self.finished = true;
+        let error = self.machine.cancel(self.now);
+        if let (Some(cancel), Error::Cancelled { leftovers, .. }) = (self.cancel, &error) {
+            cancel.record(leftovers.clone());
+        }
+        error
+    }
+
+    fn finish<T>(&mut self, result: Result<T, Error>) -> Result<T, Error> {
+        self.finished = true;
+        result
+    }
+}
+
+impl<M: Machine> Drop for Running<'_, M> {
+    fn drop(&mut self) {
+        if !self.finished && self.cancel.is_some() {
+            self.cancelled();
+        }
+    }
+}
+
+async fn drive<M: Machine>(
+    machine: M,
+    io: impl Io,
+    cancel: Option<&Cancel>,
+) -> Result<M::Output, Error> {
     #[cfg(feature = "tracing")]
     let span = tracing::debug_span!("leap0", operation = tracing::field::Empty);
     #[cfg(feature = "tracing")]
     let mut named = false;
+    let mut running = Running {
+        machine,
+        cancel,
+        now: io.now(),
+        finished: false,
+    };
     loop {
-        match machine.poll(io.now()) {
+        running.now = io.now();
+        if cancel.is_some_and(Cancel::is_cancelled) {
+            return Err(running.cancelled());
+        }
+        match running.machine.poll(running.now) {
             Action::Send(attempt) => {
                 #[cfg(feature = "tracing")]
                 {
@@ -161,7 +254,13 @@ async fn drive<M: Machine>(mut machine: M, io: impl Io) -> Result<M::Output, Err
                 }
                 #[cfg(feature = "tracing")]
                 let (route, number) = (attempt.route, attempt.number);
-                let outcome = io.send(attempt.request, attempt.timeout).await;
+                let Some(outcome) =
+                    unless_cancelled(io.send(attempt.request, attempt.timeout), cancel).await
+                else {
+                    // Cancelled with the request in flight: it may have acted.
+                    running.now = io.now();
+                    return Err(running.cancelled());
+                };
                 #[cfg(feature = "tracing")]
                 {
                     let _enter = span.enter();
@@ -177,9 +276,10 @@ async fn drive<M: Machine>(mut machine: M, io: impl Io) -> Result<M::Output, Err
                         }
                     }
                 }
+                running.now = io.now();
                 match outcome {
-                    Ok(response) => machine.handle_response(io.now(), response),
-                    Err(error) => machine.handle_transport_error(io.now(), error),
+                    Ok(response) => running.machine.handle_response(running.now, response),
+                    Err(error) => running.machine.handle_transport_error(running.now, error),
                 }
             }
             Action::WaitUntil(deadline) => {
@@ -189,11 +289,14 @@ async fn drive<M: Machine>(mut machine: M, io: impl Io) -> Result<M::Output, Err
                     let delay = deadline.saturating_duration_since(io.now());
                     tracing::debug!(delay_ms = delay.as_millis() as u64, "waiting");
                 }
-                io.sleep_until(deadline).await;
+                // Cancelled or not, the next turn of the loop decides.
+                let _ = unless_cancelled(io.sleep_until(deadline), cancel).await;
             }
             // Every answer is handed over before the next poll.
-            Action::Awaiting => return Err(Error::Misuse(misuse::AWAITING_IN_DRIVER)),
-            Action::Done(result) => return result,
+            Action::Awaiting => {
+                return running.finish(Err(Error::Misuse(misuse::AWAITING_IN_DRIVER)));
+            }
+            Action::Done(result) => return running.finish(result),
         }
     }
 }

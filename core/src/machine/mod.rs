@@ -39,6 +39,7 @@
 //! [`run_blocking`] and [`run_async`] are the one drive loop the clients use.
 
 mod and_then;
+mod cancel;
 mod drive;
 mod paginate;
 mod retry;
@@ -48,7 +49,8 @@ mod wait;
 use std::time::Duration;
 
 pub use and_then::{AndThen, Map};
-pub use drive::{run_async, run_blocking};
+pub use cancel::Cancel;
+pub use drive::{run_async, run_async_cancellable, run_blocking, run_blocking_cancellable};
 pub use paginate::{Paged, Paginate};
 pub use retry::Retry;
 pub use start::StartAndWait;
