@@ -50,8 +50,6 @@ struct Plan<'a> {
     call: Call,
     /// What the progress line and an interruption call it.
     label: String,
-    /// Whether it starts a sandbox (an interruption leaves it running).
-    starts: bool,
     subject: Subject<'a>,
     /// The user's argument, for the id-versus-name hint on a 404.
     argument: &'a str,
@@ -165,7 +163,7 @@ impl Run<'_> {
         let client = Client::open(global, config.clone(), key.as_deref(), self.proxies.clone())?;
         crate::watch::on_interrupt(self.current.clone())?;
         let show = !global.json && !self.logging && std::io::stderr().is_terminal();
-        let watch = Watch::new(&plan.label, plan.starts, show);
+        let watch = Watch::new(&plan.label, show);
         self.current.set(Arc::clone(&watch), self.secrets.clone());
         let operation = plan.call.operation();
         let result = client.run(plan.call.machine(&config), Arc::clone(&watch));
@@ -405,7 +403,6 @@ fn snapshot_plan(op: &Snapshots) -> Result<Plan<'_>, Failure> {
     let plan = |call, label: String, subject, argument| Plan {
         call,
         label,
-        starts: false,
         subject,
         argument,
         wait_timeout: None,
@@ -518,7 +515,6 @@ fn start_plan<'a>(call: Call, verb: &str, snapshot_name: &'a str, start: &StartA
     Plan {
         call,
         label: format!("{verb} snapshot {}", output::shown(snapshot_name)),
-        starts: true,
         subject: Subject::Other,
         argument: snapshot_name,
         wait_timeout: start.wait.wait_timeout,
@@ -553,7 +549,6 @@ fn sandbox_plan(op: &Sandboxes) -> Result<Plan<'_>, Failure> {
                     "creating a sandbox from template {}",
                     output::shown(template)
                 ),
-                starts: true,
                 subject: Subject::Other,
                 argument: template,
                 wait_timeout: *wait_timeout,
@@ -562,7 +557,6 @@ fn sandbox_plan(op: &Sandboxes) -> Result<Plan<'_>, Failure> {
         Sandboxes::Get { sandbox_id } => Plan {
             call: Call::GetSandbox(GetSandbox::new(sandbox_id.as_str())),
             label: format!("reading sandbox {}", output::shown(sandbox_id)),
-            starts: false,
             subject: Subject::Sandbox(sandbox_id),
             argument: sandbox_id,
             wait_timeout: None,
@@ -570,7 +564,6 @@ fn sandbox_plan(op: &Sandboxes) -> Result<Plan<'_>, Failure> {
         Sandboxes::Pause { sandbox_id } => Plan {
             call: Call::PauseSandbox(PauseSandbox::new(sandbox_id.as_str())),
             label: format!("pausing sandbox {}", output::shown(sandbox_id)),
-            starts: false,
             subject: Subject::Sandbox(sandbox_id),
             argument: sandbox_id,
             wait_timeout: None,
@@ -581,7 +574,6 @@ fn sandbox_plan(op: &Sandboxes) -> Result<Plan<'_>, Failure> {
         } => Plan {
             call: Call::WaitUntilRunning(GetSandbox::new(sandbox_id.as_str())),
             label: format!("waiting for sandbox {}", output::shown(sandbox_id)),
-            starts: false,
             subject: Subject::Sandbox(sandbox_id),
             argument: sandbox_id,
             wait_timeout: *wait_timeout,
@@ -589,7 +581,6 @@ fn sandbox_plan(op: &Sandboxes) -> Result<Plan<'_>, Failure> {
         Sandboxes::Delete { sandbox_id } => Plan {
             call: Call::DeleteSandbox(DeleteSandbox::new(sandbox_id.as_str())),
             label: format!("deleting sandbox {}", output::shown(sandbox_id)),
-            starts: false,
             subject: Subject::Sandbox(sandbox_id),
             argument: sandbox_id,
             wait_timeout: None,

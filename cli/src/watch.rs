@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use leap0_core::Timestamp;
+use leap0_core::error::Leftover;
 use leap0_core::machine::{Action, Machine, WaitProgress};
 use leap0_core::transport::{Response, Secrets, TransportError};
 
@@ -29,10 +30,10 @@ pub(crate) struct Started {
 /// What the call is doing, shared with the progress line and the Ctrl-C handler.
 pub(crate) struct Watch {
     label: String,
-    /// Whether the call starts the sandbox it waits for (resume, restore,
-    /// create), rather than waiting for one that was there before.
-    starts: bool,
     started: Mutex<Option<Started>>,
+    /// What the call would leave on the server if it stopped now, as its
+    /// machine says ([`Machine::leftovers`]).
+    leftovers: Mutex<Vec<Leftover>>,
     /// Whether to draw a progress line while waiting.
     show: bool,
     /// The progress line, drawn once a wait begins: quick calls draw nothing.
@@ -40,14 +41,13 @@ pub(crate) struct Watch {
 }
 
 impl Watch {
-    /// A watch for a call doing `label`; `starts`: the call starts the sandbox
-    /// it may wait for; `show`: draw a progress line while waiting (only on a
-    /// terminal, never with `--json` or logs).
-    pub(crate) fn new(label: &str, starts: bool, show: bool) -> Arc<Watch> {
+    /// A watch for a call doing `label`; `show`: draw a progress line while
+    /// waiting (only on a terminal, never with `--json` or logs).
+    pub(crate) fn new(label: &str, show: bool) -> Arc<Watch> {
         Arc::new(Watch {
             label: label.to_owned(),
-            starts,
             started: Mutex::new(None),
+            leftovers: Mutex::new(Vec::new()),
             show,
             bar: OnceLock::new(),
         })
@@ -109,11 +109,54 @@ impl Watch {
         }
     }
 
-    /// What to print when interrupted: the sandbox left behind and how to
-    /// remove it, or just that the call was interrupted.
+    fn leftovers(&self) -> Vec<Leftover> {
+        self.leftovers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// What to print when interrupted: what the call's machine says it leaves
+    /// behind (the sandbox it started and how to remove it, what a request
+    /// with no answer yet may have made), or just that the call was interrupted.
     pub(crate) fn interrupted_message(&self, secrets: &Secrets) -> String {
-        let text = match self.started() {
-            Some(Started { sandbox_id, state }) if !self.starts => format!(
+        let started = self.started();
+        let text = match (self.leftovers().first(), started) {
+            (Some(Leftover::Sandbox { id }), started) => format!(
+                "interrupted: sandbox {} ({}) was started and keeps running (and costing); delete it with:\n  leap0 sandboxes delete {}",
+                shown(id),
+                shown(
+                    started
+                        .and_then(|s| s.state)
+                        .as_deref()
+                        .unwrap_or("state not read yet")
+                ),
+                shown(id)
+            ),
+            (Some(Leftover::UnknownSandbox { .. }), _) => format!(
+                "interrupted while {}; if the request reached the server, a sandbox may have been started",
+                self.label
+            ),
+            (
+                Some(Leftover::Snapshot {
+                    name: Some(name), ..
+                }),
+                _,
+            ) => format!(
+                "interrupted while {}; if the request reached the server, snapshot {} may have been created; look for it with:\n  leap0 snapshots list --query {}",
+                self.label,
+                shown(name),
+                shown(name)
+            ),
+            (Some(Leftover::Snapshot { name: None, .. }), _) => format!(
+                "interrupted while {}; if the request reached the server, a snapshot may have been created",
+                self.label
+            ),
+            (Some(_), _) => format!(
+                "interrupted while {}; something may have been left",
+                self.label
+            ),
+            (None, Some(Started { sandbox_id, state })) => format!(
                 "interrupted while waiting for sandbox {} ({})",
                 shown(&sandbox_id),
                 state.map_or_else(
@@ -121,17 +164,7 @@ impl Watch {
                     |s| format!("last seen {}", shown(&s))
                 )
             ),
-            Some(Started { sandbox_id, state }) => format!(
-                "interrupted: sandbox {} ({}) was started and keeps running (and costing); delete it with:\n  leap0 sandboxes delete {}",
-                shown(&sandbox_id),
-                shown(state.as_deref().unwrap_or("state not read yet")),
-                shown(&sandbox_id)
-            ),
-            None if self.starts => format!(
-                "interrupted while {}; if the request reached the server, a sandbox may have been started",
-                self.label
-            ),
-            None => format!("interrupted while {}", self.label),
+            (None, None) => format!("interrupted while {}", self.label),
         };
         secrets.scrub(&text).into_owned()
     }
@@ -203,6 +236,11 @@ impl<M: Machine> Watched<M> {
 
     fn report(&self) {
         self.watch.update(self.inner.progress(), self.now);
+        *self
+            .watch
+            .leftovers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = self.inner.leftovers();
     }
 }
 
@@ -236,7 +274,7 @@ impl<M: Machine> Machine for Watched<M> {
         self.inner.operation()
     }
 
-    fn leftovers(&self) -> Vec<leap0_core::error::Leftover> {
+    fn leftovers(&self) -> Vec<Leftover> {
         self.inner.leftovers()
     }
 
@@ -248,6 +286,33 @@ impl<M: Machine> Machine for Watched<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_interruption_says_what_the_machine_leaves_behind() {
+        let watch = Watch::new("snapshotting sandbox sb-1", false);
+        let say = |leftovers: Vec<Leftover>| {
+            *watch
+                .leftovers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = leftovers;
+            watch.interrupted_message(&Secrets::new())
+        };
+        assert_eq!(say(vec![]), "interrupted while snapshotting sandbox sb-1");
+        assert_eq!(
+            say(vec![Leftover::Snapshot {
+                sandbox_id: "sb-1".to_owned(),
+                name: Some("nightly".to_owned()),
+            }]),
+            "interrupted while snapshotting sandbox sb-1; if the request reached the server, \
+             snapshot nightly may have been created; look for it with:\n  leap0 snapshots list --query nightly"
+        );
+        assert!(
+            say(vec![Leftover::Sandbox {
+                id: "sb-9".to_owned()
+            }])
+            .ends_with("delete it with:\n  leap0 sandboxes delete sb-9")
+        );
+    }
 
     #[test]
     fn durations_read_as_people_write_them() {
