@@ -163,37 +163,8 @@ fn calls_in_flight_together_replay_as_they_ran() {
     for order in orders(calls().len()) {
         // Tokio, on both runtimes.
         for multi_thread in [false, true] {
-            let runtime = if multi_thread {
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .build()
-            } else {
-                tokio::runtime::Builder::new_current_thread().build()
-            }
-            .unwrap();
-            let replayer = load(&path);
-            let client = AsyncSnapshotsClient::new(
-                config.clone(),
-                Yielding(replayer.clone()),
-                replayer.clock(),
-            );
-            let replayed = runtime.block_on(async {
-                client.call(prelude()).await.unwrap();
-                let calls = calls();
-                let mut tasks: Vec<Option<tokio::task::JoinHandle<Value>>> =
-                    (0..calls.len()).map(|_| None).collect();
-                for &i in &order {
-                    let (client, call) = (client.clone(), calls[i].clone());
-                    tasks[i] = Some(tokio::spawn(
-                        async move { outcome(client.call(call).await) },
-                    ));
-                }
-                let mut out = Vec::new();
-                for task in tasks {
-                    out.push(task.unwrap().await.unwrap());
-                }
-                out
-            });
+            let (replayed, replayer) =
+                replay_on_tokio(&path, &order, multi_thread, Replayer::clock);
             assert_eq!(
                 replayed, live,
                 "tokio (multi-thread: {multi_thread}), order {order:?}"
@@ -246,23 +217,30 @@ fn calls_in_flight_together_replay_as_they_ran() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// Replays the calls on tokio's current-thread runtime, started in `order`,
-/// with `clock` for the client.
+/// Replays the calls on tokio (multi-thread with 2 workers, or current-thread),
+/// started in `order`, with `clock` for the client; gives the outcomes and the
+/// replayer, for its `finish`.
 fn replay_on_tokio(
     path: &std::path::Path,
     order: &[usize],
+    multi_thread: bool,
     clock: impl Fn(&Replayer) -> leap0_core::transport::VirtualClock,
-) -> Vec<Value> {
+) -> (Vec<Value>, Replayer) {
     let replayer = load(path);
     let client = AsyncSnapshotsClient::new(
         config("https://api.leap0.dev"),
         Yielding(replayer.clone()),
         clock(&replayer),
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    let runtime = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().build()
+    }
+    .unwrap();
+    let outcomes = runtime.block_on(async {
         client.call(prelude()).await.unwrap();
         let calls = calls();
         let mut tasks: Vec<Option<tokio::task::JoinHandle<Value>>> =
@@ -278,7 +256,8 @@ fn replay_on_tokio(
             out.push(task.unwrap().await.unwrap());
         }
         out
-    })
+    });
+    (outcomes, replayer)
 }
 
 #[test]
@@ -291,8 +270,8 @@ fn one_shared_jumping_clock_would_not_replay_them() {
     let broken = orders(calls().len())
         .into_iter()
         .filter(|order| {
-            let replayed =
-                replay_on_tokio(&path, order, |_| leap0_core::transport::VirtualClock::new());
+            let one_timeline = |_: &Replayer| leap0_core::transport::VirtualClock::new();
+            let (replayed, _) = replay_on_tokio(&path, order, false, one_timeline);
             replayed != live
         })
         .count();
