@@ -23,6 +23,19 @@
 //!
 //! The core never reads a clock itself: this crate is where the reading
 //! happens, so the core stays pure.
+//!
+//! ## Where it cannot run
+//!
+//! `SystemClock` is `std::time::Instant`, so it works wherever `Instant::now`
+//! does: every native target, and `wasm32-wasip1` (WASI's monotonic clock).
+//! On `wasm32-unknown-unknown`, as in a browser or any WASM host without WASI,
+//! `Instant::now` panics ("time not implemented on this platform"), and so do
+//! [`SystemClock::new`] and [`now`](Clock::now); [`sleep_until`](Clock::sleep_until)
+//! would block a thread such a host usually does not have. There, do not use
+//! this crate: the host supplies the time, as the core's design intends. It
+//! passes its own monotonic milliseconds (`performance.now()`, say) to
+//! `poll(now)` as a [`Timestamp`], and it owns the timers that
+//! `WaitUntil` asks for. `examples/wasm-host` in the repository does exactly that.
 #![forbid(unsafe_code)]
 
 use std::time::{Duration, Instant};
@@ -31,6 +44,9 @@ use leap0_core::Timestamp;
 use leap0_core::transport::Clock;
 
 /// A [`Clock`] on the monotonic system clock.
+///
+/// Not for `wasm32-unknown-unknown`, where `Instant::now` panics: there the host
+/// supplies the time (see the [crate docs](crate#where-it-cannot-run)).
 ///
 /// Its timeline starts at construction: [`now`](Clock::now) is the time elapsed since
 /// then, and [`sleep_until`](Clock::sleep_until) blocks the thread for the time left.

@@ -156,6 +156,8 @@ mod clients {
     }
 
     /// Real time, as a program's own clock would give it.
+    // Only the threaded test uses it, and wasm32-wasip1 runs that one not.
+    #[cfg_attr(target_os = "wasi", allow(dead_code))]
     struct Wall(Instant);
 
     impl Clock for Wall {
@@ -177,6 +179,8 @@ mod clients {
     }
 
     #[test]
+    // It cancels from a second thread, and wasm32-wasip1 has none to spawn.
+    #[cfg(not(target_os = "wasi"))]
     fn a_blocking_client_cancelled_from_another_thread() {
         // Before sending.
         let cancel = Cancel::new();
