@@ -104,14 +104,8 @@ fn elapse(
     own: Option<&VirtualClock>,
     outcome: Result<Response, TransportError>,
 ) -> Result<Response, TransportError> {
-    if let Some(own) = own {
-        let elapsed = match &outcome {
-            Ok(response) => response.extensions().get::<Elapsed>().map(|e| e.0),
-            Err(error) => error.elapsed(),
-        };
-        if let Some(elapsed) = elapsed {
-            own.advance(elapsed);
-        }
+    if let (Some(own), Some(elapsed)) = (own, Elapsed::of(&outcome)) {
+        own.advance(elapsed);
     }
     outcome
 }

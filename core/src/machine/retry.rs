@@ -159,9 +159,10 @@ impl<E: Exchange> Machine for Retry<E> {
     /// server (one is in flight, or an earlier one failed after leaving).
     fn leftovers(&self) -> Vec<Leftover> {
         let may_have_acted = matches!(self.state, State::InFlight) || self.earlier_may_have_acted;
-        match may_have_acted {
-            true => self.exchange.leftover().into_iter().collect(),
-            false => Vec::new(),
+        if may_have_acted {
+            self.exchange.leftover().into_iter().collect()
+        } else {
+            Vec::new()
         }
     }
 

@@ -111,9 +111,7 @@ impl Exchange for CreateSandbox {
     }
 
     fn leftover(&self) -> Option<Leftover> {
-        Some(Leftover::UnknownSandbox {
-            from: format!("template {}", self.template_name),
-        })
+        super::sandbox_leftover(format!("template {}", self.template_name))
     }
 
     fn decode(&self, body: &[u8]) -> Result<Sandbox, FieldProblem> {

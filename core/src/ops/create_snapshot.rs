@@ -74,10 +74,7 @@ impl Exchange for CreateSnapshot {
     }
 
     fn leftover(&self) -> Option<Leftover> {
-        Some(Leftover::Snapshot {
-            sandbox_id: self.sandbox_id.clone(),
-            name: self.name.clone(),
-        })
+        super::snapshot_leftover(&self.sandbox_id, self.name.as_deref())
     }
 
     fn decode(&self, body: &[u8]) -> Result<Snapshot, FieldProblem> {

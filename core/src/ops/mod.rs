@@ -100,6 +100,20 @@ fn already_deleted(status: http::StatusCode) -> Option<crate::model::Deletion> {
     (status == http::StatusCode::NOT_FOUND).then_some(crate::model::Deletion::AlreadyDeleted)
 }
 
+/// What a create or a pause into a snapshot may leave when its answer never came.
+fn snapshot_leftover(sandbox_id: &str, name: Option<&str>) -> Option<crate::error::Leftover> {
+    Some(crate::error::Leftover::Snapshot {
+        sandbox_id: sandbox_id.to_owned(),
+        name: name.map(str::to_owned),
+    })
+}
+
+/// What a start (resume, restore, create sandbox) may leave when its answer
+/// never came: a sandbox of unknown id, started from `from`.
+fn sandbox_leftover(from: String) -> Option<crate::error::Leftover> {
+    Some(crate::error::Leftover::UnknownSandbox { from })
+}
+
 /// The body of create and pause: `{}`, `{"name"}`, plus `kill_sandbox_after` when set.
 #[derive(serde::Serialize)]
 struct SnapshotBody<'a> {

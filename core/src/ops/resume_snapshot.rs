@@ -57,9 +57,7 @@ impl Exchange for ResumeSnapshot {
     }
 
     fn leftover(&self) -> Option<Leftover> {
-        Some(Leftover::UnknownSandbox {
-            from: format!("snapshot {}", self.snapshot_name),
-        })
+        super::sandbox_leftover(format!("snapshot {}", self.snapshot_name))
     }
 
     fn decode(&self, body: &[u8]) -> Result<Sandbox, FieldProblem> {

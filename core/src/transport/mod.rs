@@ -153,6 +153,16 @@ pub trait AsyncClock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed(pub Duration);
 
+impl Elapsed {
+    /// The time an exchange's outcome reports, if its transport said.
+    pub fn of(outcome: &Result<Response, TransportError>) -> Option<Duration> {
+        match outcome {
+            Ok(response) => response.extensions().get::<Elapsed>().map(|e| e.0),
+            Err(error) => error.elapsed(),
+        }
+    }
+}
+
 /// What went wrong when a transport could not get an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -61,11 +61,7 @@ where
         match machine.poll(now) {
             Action::Send(attempt) => {
                 let outcome = transport.send(attempt.request, attempt.timeout);
-                let elapsed = match &outcome {
-                    Ok(response) => response.extensions().get::<Elapsed>().map(|e| e.0),
-                    Err(error) => error.elapsed(),
-                };
-                let later = now + elapsed.unwrap_or_default();
+                let later = now + Elapsed::of(&outcome).unwrap_or_default();
                 match outcome {
                     Ok(response) => machine.handle_response(later, response),
                     Err(error) => machine.handle_transport_error(later, error),

@@ -49,10 +49,12 @@ impl TestName {
     /// to the crate's folder.
     pub fn cassette(&self, dir: Option<&Path>) -> PathBuf {
         let from_env = std::env::var_os(CASSETTE_DIR_ENV).map(PathBuf::from);
-        let dir = dir
-            .map(Path::to_path_buf)
-            .or(from_env)
-            .unwrap_or_else(|| PathBuf::from("tests").join("cassettes"));
+        self.cassette_in(dir.map(Path::to_path_buf).or(from_env))
+    }
+
+    /// The cassette's path under `dir`, or under `tests/cassettes` when none.
+    fn cassette_in(&self, dir: Option<PathBuf>) -> PathBuf {
+        let dir = dir.unwrap_or_else(|| PathBuf::from("tests").join("cassettes"));
         let mut path = self.manifest_dir.join(dir);
         for segment in &self.segments {
             path.push(segment);
@@ -263,6 +265,10 @@ mod tests {
         assert_eq!(
             name.cassette(Some(Path::new("/elsewhere"))),
             Path::new("/elsewhere/replay/lifecycle.json")
+        );
+        assert_eq!(
+            name.cassette_in(None),
+            Path::new("/crate/tests/cassettes/replay/lifecycle.json")
         );
     }
 }

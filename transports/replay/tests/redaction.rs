@@ -117,10 +117,6 @@ fn a_recorded_placeholder_matches_any_live_value() {
     replayer.finish().unwrap();
 }
 
-/// Files that still spell the placeholder out, each with how many times.
-/// None do now; a file that starts to must use `leap0_core::transport::REDACTED`.
-const AWAITING: &[(&str, usize)] = &[];
-
 /// The one definition of the placeholder.
 const DEFINED_IN: &str = "core/src/transport/secrets.rs";
 
@@ -179,20 +175,10 @@ fn the_placeholder_is_spelled_out_in_one_const_only() {
         "exactly one `const REDACTED` in {DEFINED_IN}: {definitions:?}"
     );
 
-    let mut unexpected = Vec::new();
-    for (file, expected) in AWAITING {
-        let found = uses.iter().filter(|(name, ..)| name == file).count();
-        assert_eq!(
-            found, *expected,
-            "{file} spells the placeholder out {found} times, the list says {expected}: \
-             update AWAITING (remove the file once it uses REDACTED)"
-        );
-    }
-    for (file, line, text) in &uses {
-        if !AWAITING.iter().any(|(name, _)| name == file) {
-            unexpected.push(format!("{file}:{line}: {}", text.trim()));
-        }
-    }
+    let unexpected: Vec<String> = uses
+        .iter()
+        .map(|(file, line, text)| format!("{file}:{line}: {}", text.trim()))
+        .collect();
     assert!(
         unexpected.is_empty(),
         "use leap0_core::transport::REDACTED instead of spelling it out:\n{}",
