@@ -270,6 +270,10 @@ impl<M: Machine> Machine for Watched<M> {
         self.inner.progress()
     }
 
+    fn wait_reason(&self) -> Option<leap0_core::machine::WaitReason> {
+        self.inner.wait_reason()
+    }
+
     fn operation(&self) -> Option<leap0_core::Operation> {
         self.inner.operation()
     }

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use leap0_clock::SystemClock;
 use leap0_core::CallMachine;
-use leap0_core::machine::{Action, Attempt};
+use leap0_core::machine::{Action, Attempt, WaitReason};
 use leap0_core::transport::{DEFAULT_MAX_BODY_BYTES, Response, TransportError, TransportErrorKind};
 use leap0_core::{Call, CallOutput, Config, Error, Timestamp};
 use mio::net::TcpStream;
@@ -82,7 +82,6 @@ pub fn run(config: &Config, calls: Vec<Call>) -> io::Result<Report> {
                 machine: call.machine(config),
                 state: State::Ready,
                 result: None,
-                waited: None,
             })
             .collect(),
         exchanges: HashMap::new(),
@@ -123,8 +122,6 @@ struct Slot {
     machine: CallMachine,
     state: State,
     result: Option<Result<CallOutput, Error>>,
-    /// How long its last `WaitUntil` asked to wait.
-    waited: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,7 +241,13 @@ impl Engine {
                     // Even a deadline already past goes through the heap: the
                     // next turn fires it, so a machine can never spin here.
                     self.slots[id].state = State::Waiting(at);
-                    self.slots[id].waited = Some(at.saturating_duration_since(now));
+                    // The machine says why it waits: only retries' waits count.
+                    let reason = self.slots[id].machine.wait_reason();
+                    if matches!(reason, Some(WaitReason::Backoff | WaitReason::RetryAfter)) {
+                        self.stats
+                            .backoffs
+                            .insert(at.saturating_duration_since(now));
+                    }
                     self.timers.push(Reverse((at, id)));
                     return;
                 }
@@ -296,10 +299,6 @@ impl Engine {
         self.timers.push(Reverse((deadline, id)));
         if attempt.number > 1 {
             self.stats.retries += 1;
-            // The wait before a retry is its backoff.
-            if let Some(backoff) = self.slots[id].waited.take() {
-                self.stats.backoffs.insert(backoff);
-            }
         }
         self.stats.peak_connections = self.stats.peak_connections.max(self.exchanges.len());
         Ok(token)

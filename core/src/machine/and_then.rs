@@ -1,6 +1,6 @@
 //! [`AndThen`] and [`Map`]: chain machines, or transform a machine's output.
 
-use super::{Action, Machine, WaitProgress, misuse};
+use super::{Action, Machine, WaitProgress, WaitReason, misuse};
 use crate::error::{Error, Leftover};
 use crate::operation::Operation;
 use crate::time::Timestamp;
@@ -77,6 +77,13 @@ where
         }
     }
 
+    fn wait_reason(&self) -> Option<WaitReason> {
+        match &self.state {
+            State::First(first, _) => first.wait_reason(),
+            State::Second(second) => second.wait_reason(),
+        }
+    }
+
     fn operation(&self) -> Option<Operation> {
         match &self.state {
             State::First(first, _) => first.operation(),
@@ -142,6 +149,10 @@ where
 
     fn progress(&self) -> Option<WaitProgress<'_>> {
         self.inner.progress()
+    }
+
+    fn wait_reason(&self) -> Option<WaitReason> {
+        self.inner.wait_reason()
     }
 
     fn operation(&self) -> Option<Operation> {

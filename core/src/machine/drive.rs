@@ -220,10 +220,6 @@ async fn drive<M: Machine>(
     io: impl Io,
     cancel: Option<&Cancel>,
 ) -> Result<M::Output, Error> {
-    #[cfg(feature = "tracing")]
-    let span = tracing::debug_span!("leap0", operation = tracing::field::Empty);
-    #[cfg(feature = "tracing")]
-    let mut named = false;
     let mut running = Running {
         machine,
         cancel,
@@ -237,39 +233,15 @@ async fn drive<M: Machine>(
         }
         match running.machine.poll(running.now) {
             Action::Send(attempt) => {
-                #[cfg(feature = "tracing")]
-                {
-                    if !named {
-                        span.record("operation", attempt.operation.name());
-                        named = true;
-                    }
-                    let _enter = span.enter();
-                    tracing::debug!(route = attempt.route, attempt = attempt.number, "sending");
-                }
-                #[cfg(feature = "tracing")]
-                let (route, number) = (attempt.route, attempt.number);
-                let Some(outcome) =
-                    unless_cancelled(io.send(attempt.request, attempt.timeout), cancel).await
-                else {
+                let (request, timeout) = (attempt.request, attempt.timeout);
+                // The transport works inside the call's span, so its own log
+                // lines nest there.
+                let send = attempt.telemetry.around(|| io.send(request, timeout));
+                let Some(outcome) = unless_cancelled(send, cancel).await else {
                     // Cancelled with the request in flight: it may have acted.
                     running.now = io.now();
                     return Err(running.cancelled());
                 };
-                #[cfg(feature = "tracing")]
-                {
-                    let _enter = span.enter();
-                    match &outcome {
-                        Ok(response) => tracing::debug!(
-                            route,
-                            attempt = number,
-                            status = response.status().as_u16(),
-                            "answered"
-                        ),
-                        Err(e) => {
-                            tracing::debug!(route, attempt = number, error = %e.kind, may_have_been_sent = e.may_have_been_sent, "no answer")
-                        }
-                    }
-                }
                 running.now = io.now();
                 match outcome {
                     Ok(response) => running.machine.handle_response(running.now, response),
@@ -277,12 +249,6 @@ async fn drive<M: Machine>(
                 }
             }
             Action::WaitUntil(deadline) => {
-                #[cfg(feature = "tracing")]
-                {
-                    let _enter = span.enter();
-                    let delay = deadline.saturating_duration_since(io.now());
-                    tracing::debug!(delay_ms = delay.as_millis() as u64, "waiting");
-                }
                 // Cancelled or not, the next turn of the loop decides.
                 let _ = unless_cancelled(io.sleep_until(deadline), cancel).await;
             }

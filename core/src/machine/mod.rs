@@ -37,6 +37,30 @@
 //! is reachable as a machine through [`Call::machine`](crate::Call::machine).
 //!
 //! [`run_blocking`] and [`run_async`] are the one drive loop the clients use.
+//!
+//! # Telemetry
+//!
+//! Machines report themselves, so a machine driven by any loop (the clients',
+//! an event loop's, a WASM host's) reports the same spans and events.
+//! [`Machine::wait_reason`] says why a machine waits.
+//!
+//! With the `tracing` feature, each call (the outermost machine a constructor
+//! builds) owns one `leap0` span, made where the machine is built (so it nests
+//! in the caller's span then), with the field `leap0.operation`. Every event of
+//! the call names that span as its parent:
+//!
+//! | event | fields |
+//! |---|---|
+//! | `sending` | `http.request.method`, `url.template`, `http.request.resend_count` (resends only), `leap0.operation` |
+//! | `answered` / `no answer` | the same, plus `http.response.status_code` (when answered), `error.type` (the status from 400 on, or the transport failure's kind), `http.client.request.duration` (seconds), `leap0.may_have_been_sent` |
+//! | `waiting` | `leap0.wait.reason` (`backoff`, `retry_after`, `poll`), `leap0.wait.delay` (seconds) |
+//! | `polled` | `leap0.sandbox.id`, `leap0.sandbox.state`, `leap0.sandbox.target` |
+//! | `page` | `leap0.page`, `leap0.page.items`, `leap0.items` (collected so far) |
+//!
+//! Field names follow the OpenTelemetry HTTP client conventions where one
+//! exists. No event sees a header, so the key cannot reach one. A driver of
+//! its own runs the transport inside [`Attempt::span`], as the clients do, so
+//! the transport's own log lines nest in the call.
 
 mod and_then;
 mod cancel;
@@ -44,6 +68,7 @@ mod drive;
 mod paginate;
 mod retry;
 mod start;
+mod telemetry;
 mod wait;
 
 use std::time::Duration;
@@ -54,6 +79,7 @@ pub use drive::{run_async, run_async_cancellable, run_blocking, run_blocking_can
 pub use paginate::{Paged, Paginate};
 pub use retry::Retry;
 pub use start::StartAndWait;
+pub use telemetry::WaitReason;
 pub use wait::WaitFor;
 
 use crate::error::{Error, Leftover};
@@ -77,10 +103,25 @@ pub struct Attempt {
     pub operation: Operation,
     /// The route template, e.g. `/v1/sandbox/{sandbox_id}/snapshot/create`.
     pub route: &'static str,
+    pub(crate) telemetry: telemetry::Telemetry,
+}
+
+impl Attempt {
+    /// The span of the call this attempt belongs to. A driver of its own runs
+    /// the transport inside it (`span.in_scope`, or `Instrument::instrument`
+    /// for a future), as the clients do, so that the transport's own log lines
+    /// nest in the call.
+    #[cfg(feature = "tracing")]
+    pub fn span(&self) -> &tracing::Span {
+        self.telemetry.span()
+    }
 }
 
 /// What a machine wants next.
 #[derive(Debug)]
+// Boxing the attempt would cost an allocation per request; an action is made
+// and moved once per poll.
+#[allow(clippy::large_enum_variant)]
 pub enum Action<T> {
     /// Send this request, then report the outcome.
     Send(Attempt),
@@ -145,6 +186,13 @@ pub trait Machine {
         None
     }
 
+    /// Why the machine waits, while its last poll said
+    /// [`WaitUntil`](Action::WaitUntil): a backoff, a server's `Retry-After`,
+    /// or a wait's poll interval. `None` when it is not waiting.
+    fn wait_reason(&self) -> Option<WaitReason> {
+        None
+    }
+
     /// The operation it runs (the first, for a composite), when it knows.
     fn operation(&self) -> Option<Operation> {
         None
@@ -187,6 +235,10 @@ impl<M: Machine + ?Sized> Machine for Box<M> {
 
     fn progress(&self) -> Option<WaitProgress<'_>> {
         (**self).progress()
+    }
+
+    fn wait_reason(&self) -> Option<WaitReason> {
+        (**self).wait_reason()
     }
 
     fn operation(&self) -> Option<Operation> {

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use super::telemetry::{Telemetry, WaitReason};
 use super::{Action, Machine, Outcome, Retry};
 use crate::config::{Config, PaginationLimits};
 use crate::error::{DecodeError, Error, Limit};
@@ -88,13 +89,16 @@ pub struct Paginate<P: Paged> {
     started: bool,
     deadline: Option<Timestamp>,
     finished: Option<Outcome<P::Output>>,
+    telemetry: Telemetry,
 }
 
 impl<P: Paged> Paginate<P> {
     /// Walks `listing` from its page on.
     pub fn new(listing: P, config: &Config) -> Self {
+        let telemetry = Telemetry::call(P::OPERATION);
         Paginate {
-            current: Retry::new(listing, config),
+            current: Retry::within(listing, config, telemetry.clone()),
+            telemetry,
             config: config.clone(),
             items: Vec::new(),
             seen: HashSet::new(),
@@ -144,6 +148,7 @@ impl<P: Paged> Paginate<P> {
             return Some(Err(self.limit(Limit::Items(limits.max_items), total)));
         }
         let collected = self.items.len() as u64;
+        self.telemetry.page(number, held, collected);
         // A short or empty page is the last. A full page ends the walk when the
         // count is reached exactly; past it, the count is stale and says nothing.
         if held < size || collected == total {
@@ -207,8 +212,13 @@ impl<P: Paged> Machine for Paginate<P> {
             }
             let next = self.current.exchange().page().saturating_add(1);
             let listing = self.current.exchange().at_page(next);
-            self.current = Retry::new(listing, &self.config).with_deadline(self.deadline);
+            self.current = Retry::within(listing, &self.config, self.telemetry.clone())
+                .with_deadline(self.deadline);
         }
+    }
+
+    fn wait_reason(&self) -> Option<WaitReason> {
+        self.current.wait_reason()
     }
 
     fn handle_response(&mut self, now: Timestamp, response: Response) {

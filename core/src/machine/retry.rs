@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::telemetry::{Sent, Telemetry, WaitReason};
 use super::{Action, Attempt, Machine, Outcome, misuse};
 use crate::config::{Config, RetryPolicy};
 use crate::error::{Error, Leftover};
@@ -31,19 +32,27 @@ pub struct Retry<E: Exchange> {
     /// Whether an earlier attempt may have reached the server and acted.
     earlier_may_have_acted: bool,
     jitter: SplitMix64,
+    telemetry: Telemetry,
 }
 
 enum State<T> {
     Ready,
-    InFlight,
-    Backoff(Timestamp),
+    InFlight(Sent),
+    Backoff(Timestamp, WaitReason),
     Finished(Outcome<T>),
 }
 
 impl<E: Exchange> Retry<E> {
-    /// Runs `exchange` under `config`'s timeout and retry policy.
+    /// Runs `exchange` under `config`'s timeout and retry policy, as a call
+    /// of its own (with its own span, under the `tracing` feature).
     pub fn new(exchange: E, config: &Config) -> Self {
+        Retry::within(exchange, config, Telemetry::call(E::OPERATION))
+    }
+
+    /// One exchange of a larger call, reporting to that call's telemetry.
+    pub(crate) fn within(exchange: E, config: &Config, telemetry: Telemetry) -> Self {
         Retry {
+            telemetry,
             jitter: SplitMix64(config.jitter_stream()),
             exchange,
             config: config.clone(),
@@ -90,13 +99,21 @@ impl<E: Exchange> Retry<E> {
         if let Some(deadline) = self.deadline {
             timeout = timeout.min(deadline.saturating_duration_since(now));
         }
-        self.state = State::InFlight;
+        let route = self.exchange.route();
+        let sent = Sent {
+            route,
+            number: self.attempts,
+            at: now,
+        };
+        self.telemetry.sending(sent);
+        self.state = State::InFlight(sent);
         Action::Send(Attempt {
             request,
             timeout,
             number: self.attempts,
             operation: E::OPERATION,
-            route: self.exchange.route().template,
+            route: route.template,
+            telemetry: self.telemetry.clone(),
         })
     }
 
@@ -109,9 +126,9 @@ impl<E: Exchange> Retry<E> {
         if !error.is_retryable() || self.attempts >= self.policy().max_attempts {
             return self.finish(Err(error));
         }
-        let delay = match error.api().and_then(|api| api.retry_after) {
-            Some(server_says) => server_says,
-            None => self.backoff(),
+        let (delay, reason) = match error.api().and_then(|api| api.retry_after) {
+            Some(server_says) => (server_says, WaitReason::RetryAfter),
+            None => (self.backoff(), WaitReason::Backoff),
         };
         let resume_at = now + delay;
         if let Some(deadline) = self.deadline
@@ -125,7 +142,8 @@ impl<E: Exchange> Retry<E> {
                 last: Box::new(error),
             }));
         }
-        self.state = State::Backoff(resume_at);
+        self.telemetry.waiting(reason, delay);
+        self.state = State::Backoff(resume_at, reason);
     }
 
     /// `initial * 2^(attempts-1)`, capped, then "equal jitter": a seeded random
@@ -158,7 +176,8 @@ impl<E: Exchange> Machine for Retry<E> {
     /// What the exchange may have made, once a request may have reached the
     /// server (one is in flight, or an earlier one failed after leaving).
     fn leftovers(&self) -> Vec<Leftover> {
-        let may_have_acted = matches!(self.state, State::InFlight) || self.earlier_may_have_acted;
+        let may_have_acted =
+            matches!(self.state, State::InFlight(_)) || self.earlier_may_have_acted;
         if may_have_acted {
             self.exchange.leftover().into_iter().collect()
         } else {
@@ -173,17 +192,25 @@ impl<E: Exchange> Machine for Retry<E> {
         }
         match &mut self.state {
             State::Ready => self.send(now),
-            State::Backoff(until) if now < *until => Action::WaitUntil(*until),
-            State::Backoff(_) => self.send(now),
-            State::InFlight => Action::Awaiting,
+            State::Backoff(until, _) if now < *until => Action::WaitUntil(*until),
+            State::Backoff(..) => self.send(now),
+            State::InFlight(_) => Action::Awaiting,
             State::Finished(outcome) => outcome.take(),
         }
     }
 
-    fn handle_response(&mut self, now: Timestamp, response: Response) {
-        if !matches!(self.state, State::InFlight) {
-            return self.finish(Err(Error::Misuse(misuse::UNEXPECTED_ANSWER)));
+    fn wait_reason(&self) -> Option<WaitReason> {
+        match self.state {
+            State::Backoff(_, reason) => Some(reason),
+            _ => None,
         }
+    }
+
+    fn handle_response(&mut self, now: Timestamp, response: Response) {
+        let State::InFlight(sent) = self.state else {
+            return self.finish(Err(Error::Misuse(misuse::UNEXPECTED_ANSWER)));
+        };
+        self.telemetry.answered(sent, now, response.status());
         if self.earlier_may_have_acted
             && let Some(output) = self.exchange.settled_by_earlier_attempt(response.status())
         {
@@ -196,9 +223,10 @@ impl<E: Exchange> Machine for Retry<E> {
     }
 
     fn handle_transport_error(&mut self, now: Timestamp, error: TransportError) {
-        if !matches!(self.state, State::InFlight) {
+        let State::InFlight(sent) = self.state else {
             return self.finish(Err(Error::Misuse(misuse::UNEXPECTED_ANSWER)));
-        }
+        };
+        self.telemetry.no_answer(sent, now, &error);
         let error = self.exchange.transport_error(error);
         self.failed(now, error);
     }

@@ -1,6 +1,7 @@
 //! [`StartAndWait`]: start a sandbox (resume, restore), then wait until it runs.
 
-use super::{Action, Machine, Retry, WaitFor, WaitProgress};
+use super::telemetry::Telemetry;
+use super::{Action, Machine, Retry, WaitFor, WaitProgress, WaitReason};
 use crate::config::Config;
 use crate::error::Leftover;
 use crate::exchange::Exchange;
@@ -18,6 +19,7 @@ use crate::transport::{Response, TransportError};
 pub struct StartAndWait<E: Exchange<Output = Sandbox>> {
     config: Config,
     state: State<E>,
+    telemetry: Telemetry,
 }
 
 // One machine per call: the variants' sizes do not matter.
@@ -30,9 +32,11 @@ enum State<E: Exchange<Output = Sandbox>> {
 impl<E: Exchange<Output = Sandbox>> StartAndWait<E> {
     /// Starts with `exchange`, then waits under `config`'s wait policy.
     pub fn new(exchange: E, config: &Config) -> Self {
+        let telemetry = Telemetry::call(E::OPERATION);
         StartAndWait {
-            state: State::Start(Retry::new(exchange, config)),
+            state: State::Start(Retry::within(exchange, config, telemetry.clone())),
             config: config.clone(),
+            telemetry,
         }
     }
 }
@@ -44,8 +48,13 @@ impl<E: Exchange<Output = Sandbox>> Machine for StartAndWait<E> {
         match &mut self.state {
             State::Start(start) => match start.poll(now).split() {
                 Ok(Ok(sandbox)) => {
-                    let wait =
-                        WaitFor::after(sandbox, SandboxState::Running, E::OPERATION, &self.config);
+                    let wait = WaitFor::after_within(
+                        sandbox,
+                        SandboxState::Running,
+                        E::OPERATION,
+                        &self.config,
+                        self.telemetry.clone(),
+                    );
                     self.state = State::Wait(wait);
                     self.poll(now)
                 }
@@ -74,6 +83,13 @@ impl<E: Exchange<Output = Sandbox>> Machine for StartAndWait<E> {
         match &self.state {
             State::Start(_) => None,
             State::Wait(wait) => wait.progress(),
+        }
+    }
+
+    fn wait_reason(&self) -> Option<WaitReason> {
+        match &self.state {
+            State::Start(start) => start.wait_reason(),
+            State::Wait(wait) => wait.wait_reason(),
         }
     }
 

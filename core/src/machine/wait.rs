@@ -1,5 +1,6 @@
 //! [`WaitFor`]: poll a sandbox's status until it reaches a state.
 
+use super::telemetry::{Telemetry, WaitReason};
 use super::{Action, Machine, Outcome, Retry, WaitProgress, misuse};
 use crate::config::Config;
 use crate::error::{Error, Operation};
@@ -23,6 +24,7 @@ pub struct WaitFor {
     state: State,
     started: Option<Timestamp>,
     last_seen: Option<SandboxState>,
+    telemetry: Telemetry,
 }
 
 // One machine per wait: the variants' sizes do not matter.
@@ -40,15 +42,26 @@ enum State {
 impl WaitFor {
     /// Waits for `sandbox` (an id or a [`Sandbox`]) to be in `target`, checking at once.
     pub fn new(sandbox: impl SandboxRef, target: SandboxState, config: &Config) -> Self {
-        let sandbox_id = sandbox.sandbox_id().to_owned();
+        let telemetry = Telemetry::call(Operation::GetSandbox);
+        WaitFor::within(sandbox, target, Operation::GetSandbox, config, telemetry)
+    }
+
+    fn within(
+        sandbox: impl SandboxRef,
+        target: SandboxState,
+        operation: Operation,
+        config: &Config,
+        telemetry: Telemetry,
+    ) -> Self {
         WaitFor {
             state: State::Start { delay_first: false },
             config: config.clone(),
-            sandbox_id,
+            sandbox_id: sandbox.sandbox_id().to_owned(),
             target,
-            operation: Operation::GetSandbox,
+            operation,
             started: None,
             last_seen: None,
+            telemetry,
         }
     }
 
@@ -60,8 +73,19 @@ impl WaitFor {
         operation: Operation,
         config: &Config,
     ) -> Self {
-        let mut wait = WaitFor::new(&sandbox, target, config);
-        wait.operation = operation;
+        let telemetry = Telemetry::call(operation);
+        WaitFor::after_within(sandbox, target, operation, config, telemetry)
+    }
+
+    /// [`after`](Self::after), as the second half of a call reporting to `telemetry`.
+    pub(crate) fn after_within(
+        sandbox: Sandbox,
+        target: SandboxState,
+        operation: Operation,
+        config: &Config,
+        telemetry: Telemetry,
+    ) -> Self {
+        let mut wait = WaitFor::within(&sandbox, target, operation, config, telemetry);
         wait.last_seen = Some(sandbox.state.clone());
         wait.state = match wait.verdict(sandbox) {
             Some(result) => State::Finished(Outcome::new(result)),
@@ -108,6 +132,13 @@ impl WaitFor {
         }
     }
 
+    /// Reports a poll interval from `now` to `until`, and returns `until`.
+    fn sleep(&self, now: Timestamp, until: Timestamp) -> Timestamp {
+        let delay = until.saturating_duration_since(now);
+        self.telemetry.waiting(WaitReason::Poll, delay);
+        until
+    }
+
     fn finish(&mut self, now: Timestamp, result: Result<Sandbox, Error>) -> Action<Sandbox> {
         self.state = State::Finished(Outcome::new(result));
         self.poll(now)
@@ -126,7 +157,7 @@ impl Machine for WaitFor {
             State::Start { delay_first } => {
                 self.started = Some(now);
                 let first_check = match delay_first {
-                    true => now + self.config.wait().interval,
+                    true => self.sleep(now, now + self.config.wait().interval),
                     false => now,
                 };
                 self.state = State::Sleep(first_check);
@@ -135,13 +166,16 @@ impl Machine for WaitFor {
             State::Finished(outcome) => outcome.take(),
             State::Sleep(at) if now < *at => Action::WaitUntil(*at),
             State::Sleep(_) => {
-                let check = Retry::new(GetSandbox::new(self.sandbox_id.as_str()), &self.config)
+                let status = GetSandbox::new(self.sandbox_id.as_str());
+                let check = Retry::within(status, &self.config, self.telemetry.clone())
                     .with_deadline(Some(self.deadline()));
                 self.state = State::Check(Box::new(check));
                 self.poll(now)
             }
             State::Check(check) => match check.poll(now).split() {
                 Ok(Ok(sandbox)) => {
+                    self.telemetry
+                        .polled(&self.sandbox_id, &sandbox.state, &self.target);
                     self.last_seen = Some(sandbox.state.clone());
                     match self.verdict(sandbox) {
                         Some(result) => self.finish(now, result),
@@ -154,6 +188,7 @@ impl Machine for WaitFor {
                             // The last look is at the deadline itself: a wait
                             // of 2 s polling every 1.5 s looks at 1.5 s and 2 s.
                             let next = (now + self.config.wait().interval).min(deadline);
+                            let next = self.sleep(now, next);
                             self.state = State::Sleep(next);
                             Action::WaitUntil(next)
                         }
@@ -187,6 +222,14 @@ impl Machine for WaitFor {
                 self.state =
                     State::Finished(Outcome::new(Err(Error::Misuse(misuse::UNEXPECTED_ANSWER))))
             }
+        }
+    }
+
+    fn wait_reason(&self) -> Option<WaitReason> {
+        match &self.state {
+            State::Sleep(_) => Some(WaitReason::Poll),
+            State::Check(check) => check.wait_reason(),
+            _ => None,
         }
     }
 
