@@ -1,13 +1,22 @@
-//! leap0-ureq and leap0-hyper against raw ureq and raw hyper-util, in one run,
-//! on the same loopback server and the same request bytes: median latency and
-//! CPU time per call, one call at a time and with 16 in flight, and the ratio
-//! of each leap0 transport to its raw client. Run with
+//! leap0's clients against the raw HTTP clients under them, in one run, on the
+//! same loopback server and the same request bytes; then the core's hot path
+//! and a large cassette's load. Run with
 //! `cargo bench -p leap0-conformance --bench transports`.
 //!
-//! CPU time is the client threads' own (`/proc/thread-self/schedstat`); the
-//! server runs on threads of its own, which are not counted. Both hyper
-//! clients run on a current-thread runtime, so that all their work is on the
-//! measuring thread.
+//! Each transport row runs both sides in interleaved rounds (the side going
+//! first alternating), so that a drift of this machine's speed touches both
+//! alike, and reports the median of the per-round throughput ratios (leap0 /
+//! raw: above 1 is faster), with both sides' throughput, p50 and p99.
+//!
+//! - leap0-ureq: one `leap0_ureq::client` shared by the threads, against one
+//!   raw ureq 3 `Agent` with the same pool settings;
+//! - leap0-hyper: clones of one `leap0_hyper::client` in tokio tasks on a
+//!   2-worker runtime, against clones of one raw hyper-util
+//!   `Client<HttpConnector, Full<Bytes>>` with TCP_NODELAY.
+//!
+//! leap0's side is the whole client call a program makes (`client.create(..)`:
+//! the request built, sent, answered and decoded); the raw side sends the same
+//! bytes prepared once and reads the answer's body.
 #![allow(
     missing_docs,
     clippy::print_stdout,
@@ -15,124 +24,100 @@
     clippy::expect_used
 )]
 
+#[path = "../../transports/replay/benches/workload/mod.rs"]
+mod workload;
+
+use std::alloc::System;
+use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use leap0_core::transport::{AsyncTransport, Request, Transport};
-use leap0_core::{Config, CreateSnapshot, Exchange};
-use leap0_hyper::HyperTransport;
+use leap0_core::machine::{Action, Machine, Retry};
+use leap0_core::transport::Request;
+use leap0_core::{Config, CreateSnapshot, Exchange, Timestamp, http};
 use leap0_testkit::raw_server::{json_response, serve_many};
-use leap0_ureq::UreqTransport;
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+// Counting allocations costs an atomic add each, on both sides alike.
+#[global_allocator]
+static ALLOC: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 const SNAPSHOT: &str = r#"{"id":"snap_0123456789abcdef","name":"warm","template_id":"tpl_0000000000000001","vcpu":2,"memory":2048,"disk":10240,"created_at":"2025-01-15T10:30:00Z"}"#;
-const CALLS: usize = 8_000;
-/// Rounds of each client, alternating.
-const ROUNDS: usize = 8;
-const IN_FLIGHT: usize = 16;
-/// The per-call timeout a client with the default configuration passes.
-const TIMEOUT: Duration = leap0_core::config::DEFAULT_TIMEOUT;
+/// Interleaved rounds per row.
+const ROUNDS: usize = 7;
+/// Calls per side per round.
+const CALLS: usize = 4_000;
 
-/// CPU time this thread has used.
-fn thread_cpu() -> Duration {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-    let nanos = text
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    Duration::from_nanos(nanos)
+fn create() -> CreateSnapshot {
+    CreateSnapshot::new("sb-0123456789abcdef").name("warm")
 }
 
-/// Latencies and CPU time of a run.
+fn expect_created(status: u16, body: &[u8]) {
+    assert_eq!((status, body.len()), (201, SNAPSHOT.len()));
+}
+
+/// One side's round: each call's latency, and the round's wall time.
 #[derive(Default)]
 struct Run {
     latencies: Vec<Duration>,
-    cpu: Duration,
+    wall: Duration,
 }
 
 impl Run {
-    fn merge(mut self, other: Run) -> Run {
+    fn throughput(&self) -> f64 {
+        self.latencies.len() as f64 / self.wall.as_secs_f64()
+    }
+
+    fn merge(&mut self, other: Run) {
         self.latencies.extend(other.latencies);
-        self.cpu += other.cpu;
-        self
+        self.wall += other.wall;
     }
 
-    fn p50(&mut self) -> Duration {
+    fn quantile(&mut self, q: f64) -> Duration {
         self.latencies.sort_unstable();
-        self.latencies
-            .get(self.latencies.len() / 2)
-            .copied()
-            .unwrap_or_default()
-    }
-
-    fn cpu_per_call(&self) -> Duration {
-        self.cpu / u32::try_from(self.latencies.len().max(1)).unwrap()
+        let last = self.latencies.len().saturating_sub(1);
+        let at = ((last as f64) * q).round() as usize;
+        self.latencies.get(at).copied().unwrap_or_default()
     }
 }
 
-/// `calls` calls of `call`, one at a time, after a warm-up.
-fn sequential(calls: usize, mut call: impl FnMut()) -> Run {
-    for _ in 0..calls / 10 {
-        call();
-    }
-    let cpu = thread_cpu();
-    let mut latencies = Vec::with_capacity(calls);
-    for _ in 0..calls {
-        let started = Instant::now();
-        call();
-        latencies.push(started.elapsed());
-    }
-    Run {
-        latencies,
-        cpu: thread_cpu() - cpu,
-    }
-}
-
-/// `calls` calls spread over `IN_FLIGHT` threads that share one client.
-fn threaded(calls: usize, call: impl Fn() + Sync) -> Run {
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..IN_FLIGHT)
-            .map(|_| scope.spawn(|| sequential(calls / IN_FLIGHT, &call)))
+/// `calls` calls of `call` spread over `threads` threads.
+fn threads(threads: usize, calls: usize, call: impl Fn() + Sync) -> Run {
+    let started = Instant::now();
+    let latencies = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..calls / threads)
+                        .map(|_| {
+                            let started = Instant::now();
+                            call();
+                            started.elapsed()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         workers
             .into_iter()
-            .map(|w| w.join().unwrap())
-            .fold(Run::default(), Run::merge)
-    })
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    Run {
+        latencies,
+        wall: started.elapsed(),
+    }
 }
 
-/// `calls` calls of the future `call` makes, one at a time, on `runtime`.
-fn sequential_async<F: Future<Output = ()>>(
+/// `calls` calls of the futures `call` makes, in `tasks` tasks on `runtime`.
+fn tasks<F>(
     runtime: &tokio::runtime::Runtime,
-    calls: usize,
-    call: impl Fn() -> F,
-) -> Run {
-    runtime.block_on(async {
-        for _ in 0..calls / 10 {
-            call().await;
-        }
-        let cpu = thread_cpu();
-        let mut latencies = Vec::with_capacity(calls);
-        for _ in 0..calls {
-            let started = Instant::now();
-            call().await;
-            latencies.push(started.elapsed());
-        }
-        Run {
-            latencies,
-            cpu: thread_cpu() - cpu,
-        }
-    })
-}
-
-/// `calls` calls with `IN_FLIGHT` of them outstanding at any time, as tasks on
-/// `runtime` (a current-thread runtime: all on this thread).
-fn in_flight_async<F>(
-    runtime: &tokio::runtime::Runtime,
+    tasks: usize,
     calls: usize,
     call: impl Fn() -> F + Clone + Send + 'static,
 ) -> Run
@@ -140,13 +125,13 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     runtime.block_on(async {
-        let cpu = thread_cpu();
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..IN_FLIGHT {
+        let started = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..tasks {
             let call = call.clone();
-            tasks.spawn(async move {
-                let mut latencies = Vec::with_capacity(calls / IN_FLIGHT);
-                for _ in 0..calls / IN_FLIGHT {
+            set.spawn(async move {
+                let mut latencies = Vec::with_capacity(calls / tasks);
+                for _ in 0..calls / tasks {
                     let started = Instant::now();
                     call().await;
                     latencies.push(started.elapsed());
@@ -154,41 +139,93 @@ where
                 latencies
             });
         }
-        let mut run = Run::default();
-        while let Some(latencies) = tasks.join_next().await {
-            run.latencies.extend(latencies.unwrap());
+        let mut latencies = Vec::with_capacity(calls);
+        while let Some(done) = set.join_next().await {
+            latencies.extend(done.unwrap());
         }
-        run.cpu = thread_cpu() - cpu;
-        run
+        Run {
+            latencies,
+            wall: started.elapsed(),
+        }
     })
 }
 
-/// Runs `leap0` and `raw` in alternating rounds (so that a drift of the
-/// machine's speed affects both alike) and reports the two.
-fn compare(what: &str, mut leap0: impl FnMut(usize) -> Run, mut raw: impl FnMut(usize) -> Run) {
-    let (mut ours, mut theirs) = (Run::default(), Run::default());
-    for _ in 0..ROUNDS {
-        ours = ours.merge(leap0(CALLS / ROUNDS));
-        theirs = theirs.merge(raw(CALLS / ROUNDS));
-    }
-    report(what, &mut ours, &mut theirs);
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
-fn report(what: &str, leap0: &mut Run, raw: &mut Run) {
-    let (p50, raw_p50) = (leap0.p50(), raw.p50());
-    let (cpu, raw_cpu) = (leap0.cpu_per_call(), raw.cpu_per_call());
+/// Runs `leap0` and `raw` in interleaved rounds and prints the row.
+fn compare(row: &str, goal: f64, mut leap0: impl FnMut() -> Run, mut raw: impl FnMut() -> Run) {
+    // A warm-up of each: pools filled, code paged in.
+    leap0();
+    raw();
+    let (mut ours, mut theirs) = (Run::default(), Run::default());
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        let (a, b) = if round % 2 == 0 {
+            let a = leap0();
+            (a, raw())
+        } else {
+            let b = raw();
+            (leap0(), b)
+        };
+        ratios.push(a.throughput() / b.throughput());
+        ours.merge(a);
+        theirs.merge(b);
+    }
+    let (low, high) = (
+        ratios.iter().copied().fold(f64::MAX, f64::min),
+        ratios.iter().copied().fold(f64::MIN, f64::max),
+    );
+    let ratio = median(ratios);
+    let verdict = if ratio >= goal { "met" } else { "NOT met" };
+    let micros = |d: Duration| d.as_secs_f64() * 1e6;
     println!(
-        "{what:<34} p50 {:>7.1} µs vs raw {:>7.1} µs ({:.2}x)   CPU/call {:>6.1} µs vs raw {:>6.1} µs ({:.2}x)",
-        p50.as_secs_f64() * 1e6,
-        raw_p50.as_secs_f64() * 1e6,
-        p50.as_secs_f64() / raw_p50.as_secs_f64(),
-        cpu.as_secs_f64() * 1e6,
-        raw_cpu.as_secs_f64() * 1e6,
-        cpu.as_secs_f64() / raw_cpu.as_secs_f64(),
+        "{row:<18} {ratio:>5.2}x (rounds {low:.2}-{high:.2}; goal >= {goal:.2}x: {verdict})\n{:<18} leap0 {:>7.0} calls/s p50 {:>6.1} µs p99 {:>7.1} µs | raw {:>7.0} calls/s p50 {:>6.1} µs p99 {:>7.1} µs",
+        "",
+        ours.throughput(),
+        micros(ours.quantile(0.5)),
+        micros(ours.quantile(0.99)),
+        theirs.throughput(),
+        micros(theirs.quantile(0.5)),
+        micros(theirs.quantile(0.99)),
     );
 }
 
+/// The fastest of five rounds of `f`, per call, and its allocations per call.
+fn per_op(iterations: u32, mut f: impl FnMut()) -> (Duration, f64) {
+    for _ in 0..iterations / 10 {
+        f();
+    }
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let started = Instant::now();
+        for _ in 0..iterations / 5 {
+            f();
+        }
+        best = best.min(started.elapsed() / (iterations / 5));
+    }
+    let region = Region::new(ALLOC);
+    for _ in 0..1000 {
+        f();
+    }
+    (best, region.change().allocations as f64 / 1000.0)
+}
+
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn main() {
+    if workload::answered_load_only() {
+        return;
+    }
+    println!("load average at start: {}", load_average());
     let (addr, _) = serve_many(|_| json_response(201, SNAPSHOT));
     let config = Config::builder()
         .api_key("bench-key")
@@ -196,20 +233,10 @@ fn main() {
         .build()
         .unwrap();
     // The same bytes for every client: the request the core builds for a create.
-    let request: Request = CreateSnapshot::new("sb-0123456789abcdef")
-        .name("warm")
-        .request(&config)
-        .unwrap();
-    let expect_created = |status: u16, body: &[u8]| {
-        assert_eq!((status, body.len()), (201, SNAPSHOT.len()));
-    };
+    let request: Request = create().request(&config).unwrap();
 
-    // Blocking: leap0-ureq, and raw ureq configured alike (the same pool sizes,
-    // no redirects, no automatic headers) but with no timeouts: with any, ureq's
-    // own resolver spends a thread per call (which leap0-ureq's resolver does
-    // not), and raw ureq would look 2 to 3 times slower than it can be. So the
-    // ratio includes what leap0-ureq's timeouts cost.
-    let ours = UreqTransport::new();
+    // ---- blocking: leap0-ureq and raw ureq ----
+    let ours = leap0_ureq::client(config.clone());
     let raw: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -221,68 +248,108 @@ fn main() {
         .build()
         .into();
     let leap0_call = || {
-        let response = ours.send(request.clone(), TIMEOUT).unwrap();
-        expect_created(response.status().as_u16(), response.body());
+        black_box(ours.create(create()).unwrap());
     };
     let raw_call = || {
         let mut response = raw.run(request.clone()).unwrap();
         let body = response.body_mut().read_to_vec().unwrap();
         expect_created(response.status().as_u16(), &body);
     };
-    compare(
-        "ureq, sequential",
-        |n| sequential(n, leap0_call),
-        |n| sequential(n, raw_call),
-    );
-    compare(
-        &format!("ureq, {IN_FLIGHT} threads"),
-        |n| threaded(n, leap0_call),
-        |n| threaded(n, raw_call),
-    );
+    for n in [1, 16] {
+        compare(
+            &format!("ureq, {n} thread{}", if n == 1 { "" } else { "s" }),
+            0.95,
+            || threads(n, CALLS, leap0_call),
+            || threads(n, CALLS, raw_call),
+        );
+    }
 
-    // Async: leap0-hyper and raw hyper-util's pooled client.
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // ---- async: leap0-hyper and raw hyper-util, 2 workers ----
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let ours = Arc::new(runtime.block_on(async { HyperTransport::new() }));
-    let raw: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let ours = runtime.block_on(async { leap0_hyper::client(config.clone()) });
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let raw: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
     let request = Arc::new(request);
-    let leap0_call = {
-        let (ours, request) = (Arc::clone(&ours), Arc::clone(&request));
-        move || {
-            let (ours, request) = (Arc::clone(&ours), Request::clone(&request));
-            async move {
-                let response = ours.send(request, TIMEOUT).await.unwrap();
-                expect_created(response.status().as_u16(), response.body());
-            }
+    let leap0_call = move || {
+        let ours = ours.clone();
+        async move {
+            black_box(ours.create(create()).await.unwrap());
         }
     };
-    let raw_call = {
-        let (raw, request) = (raw.clone(), Arc::clone(&request));
-        move || {
-            let raw = raw.clone();
-            let request = Request::clone(&request).map(|body| Full::new(Bytes::from(body)));
-            async move {
-                let response = raw.request(request).await.unwrap();
-                let status = response.status().as_u16();
-                let body = response.into_body().collect().await.unwrap().to_bytes();
-                expect_created(status, &body);
-            }
+    let raw_call = move || {
+        let raw = raw.clone();
+        let request = Request::clone(&request).map(|body| Full::new(Bytes::from(body)));
+        async move {
+            let response = raw.request(request).await.unwrap();
+            let status = response.status().as_u16();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            expect_created(status, &body);
         }
     };
-    compare(
-        "hyper, sequential",
-        |n| sequential_async(&runtime, n, &leap0_call),
-        |n| sequential_async(&runtime, n, &raw_call),
+    for n in [1, 16, 64] {
+        compare(
+            &format!("hyper, {n} task{}", if n == 1 { "" } else { "s" }),
+            0.95,
+            || tasks(&runtime, n, CALLS, leap0_call.clone()),
+            || tasks(&runtime, n, CALLS, raw_call.clone()),
+        );
+    }
+    drop(runtime);
+
+    // ---- the core's hot path ----
+    let config = Config::new("bench-key").unwrap();
+    let created = || {
+        http::Response::builder()
+            .status(201)
+            .body(SNAPSHOT.as_bytes().to_vec())
+            .unwrap()
+    };
+    let input = create();
+    let (time, allocations) = per_op(200_000, || {
+        black_box(input.request(black_box(&config)).unwrap());
+        let answer = http::Response::builder()
+            .status(201)
+            .body(SNAPSHOT.as_bytes())
+            .unwrap();
+        black_box(input.parse(answer).unwrap());
+    });
+    println!(
+        "core: CreateSnapshot::request + parse(201)   {:>5} ns, {allocations:.0} allocations (goal <= 800 ns, <= 8 allocations)",
+        time.as_nanos()
     );
-    // Warm both pools to the same size before the concurrent runs.
-    in_flight_async(&runtime, IN_FLIGHT * 10, leap0_call.clone());
-    in_flight_async(&runtime, IN_FLIGHT * 10, raw_call.clone());
-    compare(
-        &format!("hyper, {IN_FLIGHT} in flight"),
-        |n| in_flight_async(&runtime, n, leap0_call.clone()),
-        |n| in_flight_async(&runtime, n, raw_call.clone()),
+    let (time, _) = per_op(200_000, || {
+        let mut retry = Retry::new(create(), &config);
+        let Action::Send(attempt) = retry.poll(Timestamp::ZERO) else {
+            unreachable!("a create sends first")
+        };
+        black_box(attempt);
+        retry.handle_response(Timestamp::ZERO, created());
+        let Action::Done(result) = retry.poll(Timestamp::ZERO) else {
+            unreachable!("an answered create is done")
+        };
+        black_box(result.unwrap());
+    });
+    println!(
+        "core: Retry::new, poll, 201, poll to Done     {:>5} ns (goal <= 900 ns)",
+        time.as_nanos()
     );
-    println!("(the core's own cost per operation: cargo bench -p leap0-core)");
+
+    // ---- a large cassette's load ----
+    let dir = std::env::temp_dir().join(format!("leap0-transports-bench-{}", std::process::id()));
+    let path = dir.join("10k.json");
+    workload::record(&Config::new(workload::KEY).unwrap(), 10_000, &path);
+    let size = std::fs::metadata(&path).unwrap().len();
+    let load = workload::load_in_a_fresh_process(&path);
+    println!(
+        "replay: Replayer::from_file, 10k interactions ({:.1} MB)   {:.1} ms (goal <= 30 ms)",
+        size as f64 / 1e6,
+        load.as_secs_f64() * 1e3
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("load average at end: {}", load_average());
 }

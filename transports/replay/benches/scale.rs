@@ -9,56 +9,22 @@
     clippy::expect_used
 )]
 
+mod workload;
+
 use std::alloc::System;
 use std::hint::black_box;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use leap0_core::transport::{Request, Response, TransportError, VirtualClock};
-use leap0_core::{Config, CreateSnapshot, SnapshotsClient, http};
-use leap0_replay::{RecordOptions, Recorder, ReplayOptions, Replayer};
+use leap0_core::{Config, SnapshotsClient};
+use leap0_replay::{ReplayOptions, Replayer};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use workload::{KEY, call, load_in_a_fresh_process, record};
 
 // Counting with atomics costs a few nanoseconds per allocation, in every phase alike.
 #[global_allocator]
 static ALLOC: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
-const KEY: &str = "sk-bench-4e1c9a";
 const SIZES: [usize; 3] = [1_000, 10_000, 50_000];
-
-/// The call `i` of the workload: a create with its own sandbox and name, so
-/// that every recorded request is distinct.
-fn call(i: usize) -> CreateSnapshot {
-    CreateSnapshot::new(format!("sb-{i:06}")).name(format!("snapshot-{i:06}"))
-}
-
-/// A server answering every create from memory, as the real API would.
-fn server(request: Request, _: Duration) -> Result<Response, TransportError> {
-    let path = request.uri().path();
-    let sandbox = path.split('/').nth(3).unwrap_or("sb");
-    let body = format!(
-        r#"{{"id":"snap-{sandbox}","name":"n-{sandbox}","template_id":"tpl-base","vcpu":2,"memory":2048,"disk":10240,"created_at":"2025-01-15T10:30:00Z"}}"#
-    );
-    http::Response::builder()
-        .status(201)
-        .header("content-type", "application/json")
-        .header("x-request-id", format!("req-{sandbox}"))
-        .body(body.into_bytes())
-        .map_err(TransportError::other)
-}
-
-/// Records `n` distinct creates into `path`.
-fn record(config: &Config, n: usize, path: &Path) {
-    let recorder = Recorder::new(
-        server as fn(Request, Duration) -> Result<Response, TransportError>,
-        RecordOptions::new().config(config).secret(KEY),
-    );
-    let client = SnapshotsClient::new(config.clone(), recorder.clone(), VirtualClock::new());
-    for i in 0..n {
-        client.create(call(i)).unwrap();
-    }
-    recorder.save(path).unwrap();
-}
 
 /// The order the calls are replayed in: a fixed shuffle, not the recorded order.
 fn shuffled(n: usize) -> Vec<usize> {
@@ -74,39 +40,8 @@ fn shuffled(n: usize) -> Vec<usize> {
     order
 }
 
-/// The best of five loads of the cassette at `path`, in this process.
-fn best_load(path: &Path) -> Duration {
-    let mut best = Duration::MAX;
-    for _ in 0..5 {
-        let started = Instant::now();
-        let replayer = Replayer::from_file(path, ReplayOptions::default()).unwrap();
-        best = best.min(started.elapsed());
-        black_box(replayer);
-    }
-    best
-}
-
-/// [`best_load`] in a child process of this benchmark, as a test binary meets
-/// a cassette: with a fresh heap, not one that recording the cassettes has
-/// just cut into pieces.
-fn load_in_a_fresh_process(path: &Path) -> Duration {
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
-        .arg(LOAD_ONLY)
-        .arg(path)
-        .output()
-        .unwrap();
-    let nanos = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    Duration::from_nanos(nanos)
-}
-
-/// The argument that makes this benchmark only time loading a cassette.
-const LOAD_ONLY: &str = "--load-only";
-
 fn main() {
-    let mut args = std::env::args().skip_while(|a| a != LOAD_ONLY).skip(1);
-    if let Some(path) = args.next() {
-        println!("{}", best_load(Path::new(&path)).as_nanos());
+    if workload::answered_load_only() {
         return;
     }
     let config = Config::new(KEY).unwrap();
