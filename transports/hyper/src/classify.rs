@@ -8,8 +8,8 @@ use leap0_core::transport::{
     ExchangeSecrets, TransportError, TransportErrorKind, error_chain as chain, io_error_kind,
 };
 
-/// The per-call timeout ran out. `connected` says whether a connection had been handed
-/// to the request (after which its bytes may have been written).
+/// The per-call timeout ran out. `connected` says whether a connection had taken
+/// the request to write it (after which its bytes may have been written).
 pub(crate) fn timed_out(timeout: Duration, connected: bool) -> TransportError {
     if connected {
         TransportError::timeout(format!("no complete answer within {timeout:?}"))

@@ -66,12 +66,14 @@
 //! ## Per-call costs beyond raw hyper-util
 //!
 //! Each costs a little and buys something named:
-//! - `capture_connection`: tells a timeout before any connection was ready
-//!   (safe to retry, even a POST) from one after the request may have left;
+//! - a flag the request's body sets when a connection takes the request:
+//!   tells a timeout before any connection was ready (safe to retry, even a
+//!   POST) from one after the request may have left;
 //! - `tokio::time::timeout` around the exchange: the per-call timeout;
 //! - the frame-by-frame body loop: the body cap, checked while streaming.
 #![forbid(unsafe_code)]
 
+mod body;
 mod classify;
 mod clock;
 mod proxy;
@@ -80,11 +82,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Body, Bytes, Incoming};
+use body::TrackedBody;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Incoming};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client as PooledClient;
-use hyper_util::client::legacy::connect::{HttpConnector, capture_connection};
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use leap0_core::transport::{
     AsyncTransport, BuildTransport, ExchangeSecrets, ParsedProxy, Request, Response,
@@ -112,7 +115,7 @@ pub fn client(config: leap0_core::Config) -> Client {
 /// grows past it only as bytes actually arrive.
 const MAX_PREALLOCATION: u64 = 1024 * 1024;
 
-type HyperClient = PooledClient<HttpsConnector<proxy::ProxyConnector>, Full<Bytes>>;
+type HyperClient = PooledClient<HttpsConnector<proxy::ProxyConnector>, TrackedBody>;
 
 /// An asynchronous [`AsyncTransport`] over hyper-util's pooled client, with rustls.
 ///
@@ -182,8 +185,8 @@ impl HyperTransport {
                 .insert(http::header::PROXY_AUTHORIZATION, auth.clone());
         }
         let sensitive = ExchangeSecrets::of(&parts.headers, &self.settings.proxy);
-        let mut request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
-        let connection = capture_connection(&mut request);
+        let (body, taken) = TrackedBody::new(body);
+        let request = http::Request::from_parts(parts, body);
         let exchange = async {
             let response = self
                 .client
@@ -194,10 +197,7 @@ impl HyperTransport {
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
-            Err(_elapsed) => Err(classify::timed_out(
-                timeout,
-                connection.connection_metadata().is_some(),
-            )),
+            Err(_elapsed) => Err(classify::timed_out(timeout, taken.get())),
         }
     }
 
