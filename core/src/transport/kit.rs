@@ -24,12 +24,13 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use http::{HeaderMap, HeaderValue, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use percent_encoding::percent_decode_str;
 
+use super::secrets::is_plain_header;
 use super::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, ProxyRules, Secrets, TransportError,
-    TransportErrorKind, is_sensitive_header,
+    TransportErrorKind, is_sensitive_header_name,
 };
 
 /// Why a transport could not be built. The same for every bundled transport.
@@ -644,12 +645,15 @@ pub fn error_chain<'a>(
 }
 
 /// The credentials one exchange carries (its sensitive header values and the
-/// proxies'), to scrub out of its error messages. The scrubber is put
-/// together only when there is a message.
+/// proxies'), to scrub out of its error messages. Made for every exchange and
+/// read only when one fails, so the work is left to the failure: the scrubber
+/// is put together, and header names are read, only when there is a message.
 ///
 /// `Debug` shows how many values there are, never what they are.
 pub struct ExchangeSecrets<'a> {
-    headers: Vec<HeaderValue>,
+    /// Header values that may be credentials: with the header's name when
+    /// that name is still to be checked (see [`is_sensitive_header`](super::is_sensitive_header)).
+    headers: Vec<(Option<HeaderName>, HeaderValue)>,
     proxy: &'a ProxyRules,
 }
 
@@ -665,25 +669,35 @@ impl fmt::Debug for ExchangeSecrets<'_> {
 impl<'a> ExchangeSecrets<'a> {
     /// The given sensitive header values, and the proxies' credentials.
     pub fn new(headers: Vec<HeaderValue>, proxy: &'a ProxyRules) -> Self {
+        let headers = headers.into_iter().map(|value| (None, value)).collect();
         ExchangeSecrets { headers, proxy }
     }
 
     /// The values of the headers that may carry credentials (see
-    /// [`is_sensitive_header`]; cheap clones), and the proxies' credentials.
+    /// [`is_sensitive_header`](super::is_sensitive_header); cheap clones), and
+    /// the proxies' credentials.
     pub fn of(headers: &HeaderMap, proxy: &'a ProxyRules) -> Self {
         let headers = headers
             .iter()
-            .filter(|(name, value)| is_sensitive_header(name.as_str(), value))
-            .map(|(_, value)| value.clone())
+            .filter_map(|(name, value)| match value.is_sensitive() {
+                true => Some((None, value.clone())),
+                false if is_plain_header(name) => None,
+                false => Some((Some(name.clone()), value.clone())),
+            })
             .collect();
-        Self::new(headers, proxy)
+        ExchangeSecrets { headers, proxy }
     }
 
     /// `message` with every credential of the exchange scrubbed out.
     pub fn scrub(&self, message: &str) -> String {
         let mut secrets = self.proxy.secrets();
-        for value in &self.headers {
-            secrets.add(&String::from_utf8_lossy(value.as_bytes()));
+        for (name, value) in &self.headers {
+            if name
+                .as_ref()
+                .is_none_or(|name| is_sensitive_header_name(name.as_str()))
+            {
+                secrets.add(&String::from_utf8_lossy(value.as_bytes()));
+            }
         }
         secrets.scrub(message).into_owned()
     }
@@ -870,16 +884,18 @@ mod tests {
             HeaderValue::from_static("Bearer sk-abcdef123"),
         );
         headers.insert("accept", HeaderValue::from_static("application/json"));
+        headers.insert("x-api-key", HeaderValue::from_static("key-777-abc"));
+        headers.insert("leap0-source", HeaderValue::from_static("rust-sdk"));
         let secrets = ExchangeSecrets::of(&headers, &rules);
         let err = secrets.error(
             TransportErrorKind::Reset,
             true,
-            "sk-abcdef123 via proxy-pw-1234 as application/json",
+            "sk-abcdef123 via proxy-pw-1234 as application/json with key-777-abc from rust-sdk",
         );
         assert_eq!(
             err.message,
             format!(
-                "{0} via {0} as application/json",
+                "{0} via {0} as application/json with {0} from rust-sdk",
                 crate::transport::REDACTED
             )
         );

@@ -50,7 +50,10 @@ pub use kit::{
     TransportSettings, error_chain, io_error_kind,
 };
 pub use proxy::ProxyRules;
-pub use secrets::{REDACTED, SecretForm, Secrets, is_sensitive_header, is_sensitive_header_name};
+pub use secrets::{
+    REDACTED, SecretForm, Secrets, is_sensitive_entry, is_sensitive_header,
+    is_sensitive_header_name,
+};
 
 /// A request as the core builds it: the body is always fully in memory.
 pub type Request = http::Request<Vec<u8>>;

@@ -235,6 +235,46 @@ pub fn is_sensitive_header(name: &str, value: &HeaderValue) -> bool {
     value.is_sensitive() || is_sensitive_header_name(name)
 }
 
+/// The standard headers every request carries, which never hold credentials.
+static PLAIN_HEADERS: [http::HeaderName; 6] = {
+    use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT};
+    [
+        CONTENT_TYPE,
+        CONTENT_LENGTH,
+        ACCEPT,
+        USER_AGENT,
+        HOST,
+        ACCEPT_ENCODING,
+    ]
+};
+
+/// Whether `name` is a standard header that never holds credentials: a cheap
+/// comparison of typed names, without reading the name's text.
+pub(crate) fn is_plain_header(name: &http::HeaderName) -> bool {
+    PLAIN_HEADERS.contains(name)
+}
+
+/// [`is_sensitive_header`] for a typed header, as transports ask it of every
+/// header of every request: the standard headers that never carry credentials
+/// (`content-type`, `content-length`, `accept`, `user-agent`, `host`,
+/// `accept-encoding`) are told apart without reading their names' text.
+///
+/// ```
+/// use leap0_core::http::{HeaderName, HeaderValue, header};
+/// use leap0_core::transport::is_sensitive_entry;
+///
+/// let plain = HeaderValue::from_static("x");
+/// assert!(is_sensitive_entry(&header::AUTHORIZATION, &plain));
+/// assert!(is_sensitive_entry(&HeaderName::from_static("x-api-key"), &plain));
+/// assert!(!is_sensitive_entry(&header::CONTENT_TYPE, &plain));
+/// let mut flagged = HeaderValue::from_static("x");
+/// flagged.set_sensitive(true);
+/// assert!(is_sensitive_entry(&header::CONTENT_TYPE, &flagged));
+/// ```
+pub fn is_sensitive_entry(name: &http::HeaderName, value: &HeaderValue) -> bool {
+    value.is_sensitive() || (!is_plain_header(name) && is_sensitive_header_name(name.as_str()))
+}
+
 /// Whether a header's name says it may carry credentials: it contains auth,
 /// key, token, secret, cookie or session, in any case. This is the one rule
 /// every part of the SDK redacts headers by: error messages, transport logs,

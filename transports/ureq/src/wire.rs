@@ -20,7 +20,7 @@
 use std::cell::{Cell, RefCell};
 
 use http::{HeaderMap, HeaderValue};
-use leap0_core::transport::is_sensitive_header;
+use leap0_core::transport::is_sensitive_entry;
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
 };
@@ -65,7 +65,7 @@ pub(crate) fn hide_secrets(headers: &mut HeaderMap) -> Vec<HeaderValue> {
     HIDDEN.with(|hidden| {
         let mut hidden = hidden.borrow_mut();
         for (name, value) in headers.iter_mut() {
-            if !is_sensitive_header(name.as_str(), value) {
+            if !is_sensitive_entry(name, value) {
                 continue;
             }
             let real = value.as_bytes().to_vec();
