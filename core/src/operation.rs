@@ -67,6 +67,7 @@ macro_rules! declare_operations {
                 action: $action,
                 method: http::Method::$method,
                 template: $template,
+                literal_len: literal_len($template),
                 success: http::StatusCode::$success,
             },
         )*];
@@ -90,8 +91,27 @@ pub struct Route {
     /// The path below the base URL, with parameters as `{name}`. A trailing `/`
     /// is part of the route as the API spells it; matching accepts either.
     pub template: &'static str,
+    /// The template's length without its `{parameters}`: with the ids'
+    /// lengths, the length of a path whose ids need no escaping.
+    pub(crate) literal_len: usize,
     /// The only status that means success.
     pub success: http::StatusCode,
+}
+
+/// The length of `template` without its `{parameters}`, at compile time.
+const fn literal_len(template: &str) -> usize {
+    let bytes = template.as_bytes();
+    let (mut i, mut len, mut inside) = (0, 0, false);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' => inside = true,
+            b'}' => inside = false,
+            _ if !inside => len += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    len
 }
 
 impl Route {

@@ -51,7 +51,8 @@ pub(crate) fn push_path_segment(
     field: &str,
     id: &str,
 ) -> Result<(), FieldProblem> {
-    if id.trim().is_empty() {
+    // Blank: nothing but whitespace (the first character usually settles it).
+    if id.chars().all(char::is_whitespace) {
         return Err(problem(field, "must not be empty"));
     }
     if id == "." || id == ".." {

@@ -4,9 +4,10 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A point in time reported by the server (`created_at`): parsed as RFC 3339
-/// into a [`jiff::Timestamp`] when it is one, with the text as written always
-/// kept, so that nothing is lost when a server writes something else.
+/// A point in time reported by the server (`created_at`): the text as written,
+/// always kept so that nothing is lost when a server writes something else,
+/// read as an RFC 3339 [`jiff::Timestamp`] on demand (decoding an answer does
+/// not pay for a parse nobody may ask for).
 ///
 /// ```
 /// use leap0_core::model::ServerTime;
@@ -19,15 +20,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ServerTime {
     text: String,
-    parsed: Option<jiff::Timestamp>,
 }
 
 impl ServerTime {
-    /// Keeps `text` and parses it if it is an RFC 3339 timestamp.
+    /// Keeps `text` as written.
     pub fn new(text: impl Into<String>) -> Self {
-        let text = text.into();
-        let parsed = text.trim().parse::<jiff::Timestamp>().ok();
-        ServerTime { text, parsed }
+        ServerTime { text: text.into() }
     }
 
     /// The text as the server wrote it.
@@ -35,9 +33,9 @@ impl ServerTime {
         &self.text
     }
 
-    /// The parsed instant, if the text is an RFC 3339 timestamp.
+    /// The instant, if the text is an RFC 3339 timestamp.
     pub fn timestamp(&self) -> Option<jiff::Timestamp> {
-        self.parsed
+        self.text.trim().parse().ok()
     }
 }
 
