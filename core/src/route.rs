@@ -43,8 +43,11 @@ impl Route {
     pub(crate) fn push_path(&self, out: &mut String, values: &[&str]) -> Result<(), FieldProblem> {
         let mut values = values.iter();
         let mut rest = self.template;
-        while let Some(open) = rest.find('{') {
-            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+        // Byte searches: the template is ASCII and short, where `str::find`'s
+        // general searcher costs more than the scan.
+        let at = |text: &str, byte: u8| text.bytes().position(|b| b == byte);
+        while let Some(open) = at(rest, b'{') {
+            let close = at(&rest[open..], b'}').map_or(rest.len(), |c| open + c);
             let name = &rest[open + 1..close];
             let value = values.next().ok_or_else(|| {
                 FieldProblem::new(name, "is required by the route but was not given")
@@ -60,27 +63,45 @@ impl Route {
     /// The decoded parameter values if `method` and the raw (percent-encoded)
     /// `path` are this route's; a trailing `/` is optional.
     pub fn matches(&self, method: &str, path: &str) -> Option<Vec<(&'static str, String)>> {
+        let mut params = Vec::new();
+        self.walk(method, path, |name, value| {
+            params.push((name, value.into_owned()))
+        })
+        .then_some(params)
+    }
+
+    /// Whether `method` and `path` are this route's: [`matches`](Self::matches)
+    /// without keeping the parameters (nothing is allocated for ids that
+    /// need no decoding).
+    pub fn is_match(&self, method: &str, path: &str) -> bool {
+        self.walk(method, path, |_, _| {})
+    }
+
+    /// Walks `path` along the template, handing each decoded parameter to
+    /// `param`; whether the whole path matched.
+    fn walk<'p>(
+        &self,
+        method: &str,
+        path: &'p str,
+        mut param: impl FnMut(&'static str, std::borrow::Cow<'p, str>),
+    ) -> bool {
         if !self.method.as_str().eq_ignore_ascii_case(method) {
-            return None;
+            return false;
         }
         let mut wanted = trimmed(self.template);
         let mut given = trimmed(path);
-        let mut params = Vec::new();
         loop {
             match (wanted.next(), given.next()) {
-                (None, None) => return Some(params),
+                (None, None) => return true,
                 (Some(w), Some(g)) => match param_name(w) {
-                    Some(name) => {
-                        let value = percent_decode_str(g).decode_utf8().ok()?;
-                        if value.is_empty() {
-                            return None;
-                        }
-                        params.push((name, value.into_owned()));
-                    }
+                    Some(name) => match percent_decode_str(g).decode_utf8() {
+                        Ok(value) if !value.is_empty() => param(name, value),
+                        _ => return false,
+                    },
                     None if w == g => {}
-                    None => return None,
+                    None => return false,
                 },
-                _ => return None,
+                _ => return false,
             }
         }
     }

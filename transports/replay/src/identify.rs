@@ -51,7 +51,7 @@ pub(crate) fn recorded_operation(
 ) -> Option<Operation> {
     let (path, _) = split_target(target);
     match stored {
-        Some(op) if op.route().matches(method, path).is_some() => Some(op),
+        Some(op) if op.route().is_match(method, path) => Some(op),
         _ => operation_of(method, target).or(stored),
     }
 }
@@ -62,9 +62,8 @@ pub(crate) fn lenient_operation<'de, D>(deserializer: D) -> Result<Option<Operat
 where
     D: serde::Deserializer<'de>,
 {
-    let name =
-        <Option<std::borrow::Cow<'de, str>> as serde::Deserialize>::deserialize(deserializer)?;
-    Ok(name.and_then(|name| Operation::from_name(&name)))
+    let name = <Option<crate::load::Text<'de>> as serde::Deserialize>::deserialize(deserializer)?;
+    Ok(name.and_then(|name| Operation::from_name(&name.0)))
 }
 
 /// The operation and its input fields as JSON: path parameters, then the body

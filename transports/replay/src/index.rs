@@ -23,8 +23,27 @@ const PART: char = '|';
 /// decoded value may hold any character (`%00`, `%3D`, `%2F` included), so
 /// no separator alone could tell where it ends.
 fn item(key: &mut String, text: &str) {
-    let _ = write!(key, "{}:", text.len());
+    push_decimal(key, text.len());
+    key.push(':');
     key.push_str(text);
+}
+
+/// Appends `n` in decimal (every key holds several: the formatting machinery
+/// would cost more than the rest of the key).
+fn push_decimal(out: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[at..] {
+        out.push(char::from(digit));
+    }
 }
 
 /// The match key of a request under `compare`: equal for two requests exactly
@@ -81,7 +100,8 @@ fn canonical(value: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                let _ = write!(out, "{k:?}:");
+                string(k, out);
+                out.push(':');
                 canonical(v, out);
             };
             // Bodies are usually small and already in order: no sorting then.
@@ -108,14 +128,19 @@ fn canonical(value: &Value, out: &mut String) {
             }
             out.push(']');
         }
-        Value::String(s) => {
-            let _ = write!(out, "{s:?}");
-        }
+        Value::String(s) => string(s, out),
         Value::Number(n) if n.is_f64() && n.as_f64() == Some(0.0) => out.push_str("0.0"),
         scalar => {
             let _ = write!(out, "{scalar}");
         }
     }
+}
+
+/// A JSON string in a canonical body: `"`, then the string as an [`item`]
+/// (length-prefixed, so that no character inside can be taken for structure).
+fn string(text: &str, out: &mut String) {
+    out.push('"');
+    item(out, text);
 }
 
 /// Whether a recorded request holds `<redacted>` where the live request will

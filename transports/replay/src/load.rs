@@ -18,6 +18,7 @@ use leap0_core::Operation;
 use leap0_core::transport::TransportError;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::cassette::{
@@ -166,7 +167,7 @@ struct RequestIn<'a> {
     #[serde(default, borrow)]
     headers: HeadersIn<'a>,
     #[serde(default, borrow)]
-    body: Option<BodyIn<'a>>,
+    body: Option<RequestBodyIn<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -199,7 +200,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for HeadersIn<'a> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut headers: Vec<(Cow<'a, str>, Cow<'a, str>)> =
                     Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some((name, value)) = map.next_entry::<Cow<'de, str>, Cow<'de, str>>()? {
+                while let Some((Text(name), Text(value))) =
+                    map.next_entry::<Text<'de>, Text<'de>>()?
+                {
                     match headers.iter_mut().find(|(n, _)| *n == name) {
                         Some(earlier) => earlier.1 = value,
                         None => headers.push((name, value)),
@@ -215,6 +218,44 @@ impl<'de: 'a, 'a> Deserialize<'de> for HeadersIn<'a> {
     }
 }
 
+/// A string borrowed from the file when it holds no escapes. (serde's own
+/// `Cow<str>` always copies: it borrows only as a derived struct's field.)
+pub(crate) struct Text<'a>(pub(crate) Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+            type Value = Text<'a>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(text.to_owned())))
+            }
+        }
+
+        deserializer.deserialize_str(TextVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A request's body: JSON read straight into the value matching compares.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RequestBodyIn<'a> {
+    Json(Value),
+    Text(#[serde(borrow)] Cow<'a, str>),
+    Base64(#[serde(borrow)] Cow<'a, str>),
+}
+
+/// A response's body: JSON kept as written, to be replayed byte for byte.
 #[derive(Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum BodyIn<'a> {
@@ -278,13 +319,11 @@ fn recorded_from_file(x: InteractionIn<'_>, kept: &[String]) -> Result<Recorded,
         &x.request.target,
         x.request.headers.0.iter().map(|(k, v)| (k, v)),
         kept,
-        || match &x.request.body {
+        || match x.request.body {
             None => Ok(BodyForm::Empty),
-            Some(BodyIn::Json(raw)) => serde_json::from_str(raw.get())
-                .map(BodyForm::Json)
-                .map_err(|e| format!("request body: {e}")),
-            Some(BodyIn::Text(text)) => Ok(BodyForm::from_bytes(text.as_bytes())),
-            Some(BodyIn::Base64(data)) => decode_base64(data)
+            Some(RequestBodyIn::Json(value)) => Ok(BodyForm::Json(value)),
+            Some(RequestBodyIn::Text(text)) => Ok(BodyForm::from_bytes(text.as_bytes())),
+            Some(RequestBodyIn::Base64(data)) => decode_base64(&data)
                 .map(|bytes| BodyForm::from_bytes(&bytes))
                 .map_err(|e| format!("request body: {e}")),
         },
