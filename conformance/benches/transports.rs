@@ -8,15 +8,23 @@
 //! alike, and reports the median of the per-round throughput ratios (leap0 /
 //! raw: above 1 is faster), with both sides' throughput, p50 and p99.
 //!
-//! - leap0-ureq: one `leap0_ureq::client` shared by the threads, against one
-//!   raw ureq 3 `Agent` with the same pool settings;
-//! - leap0-hyper: clones of one `leap0_hyper::client` in tokio tasks on a
-//!   2-worker runtime, against clones of one raw hyper-util
+//! - leap0-ureq: one `UreqTransport` shared by the threads, against one raw
+//!   ureq 3 `Agent` with the same pool settings;
+//! - leap0-hyper: clones of one `HyperTransport` in tokio tasks on a 2-worker
+//!   runtime, against clones of one raw hyper-util
 //!   `Client<HttpConnector, Full<Bytes>>` with TCP_NODELAY.
 //!
-//! leap0's side is the whole client call a program makes (`client.create(..)`:
-//! the request built, sent, answered and decoded); the raw side sends the same
-//! bytes prepared once and reads the answer's body.
+//! Both sides send the same request bytes, prepared once, and read the
+//! answer's body. The "client" rows, for information, put the whole client
+//! call a program makes on leap0's side (`client.create(..)`: the request
+//! built, sent, answered and decoded, under the retry machine), against the
+//! same raw call: the difference is the core's work, which the core rows
+//! measure alone.
+//!
+//! `LEAP0_BENCH_ROWS=hyper` (or any part of a row's name) runs only those
+//! rows; the core and cassette rows run when it names `core`.
+//! `LEAP0_BENCH_SIDE=leap0` (or `raw`) runs one side of each row only, for
+//! a profiler, and `LEAP0_BENCH_CALLS` sets the calls per round (4,000).
 #![allow(
     missing_docs,
     clippy::print_stdout,
@@ -38,9 +46,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use leap0_core::machine::{Action, Machine, Retry};
-use leap0_core::transport::Request;
+use leap0_core::transport::{AsyncTransport, Request, Transport};
 use leap0_core::{Config, CreateSnapshot, Exchange, Timestamp, http};
+use leap0_hyper::HyperTransport;
 use leap0_testkit::raw_server::{json_response, serve_many};
+use leap0_ureq::UreqTransport;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 // Counting allocations costs an atomic add each, on both sides alike.
@@ -50,8 +60,15 @@ static ALLOC: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 const SNAPSHOT: &str = r#"{"id":"snap_0123456789abcdef","name":"warm","template_id":"tpl_0000000000000001","vcpu":2,"memory":2048,"disk":10240,"created_at":"2025-01-15T10:30:00Z"}"#;
 /// Interleaved rounds per row.
 const ROUNDS: usize = 7;
-/// Calls per side per round.
-const CALLS: usize = 4_000;
+/// The per-call timeout a client with the default configuration passes.
+const TIMEOUT: Duration = leap0_core::config::DEFAULT_TIMEOUT;
+/// Calls per side per round, unless `LEAP0_BENCH_CALLS` says otherwise.
+fn calls() -> usize {
+    std::env::var("LEAP0_BENCH_CALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(4_000)
+}
 
 fn create() -> CreateSnapshot {
     CreateSnapshot::new("sb-0123456789abcdef").name("warm")
@@ -61,11 +78,40 @@ fn expect_created(status: u16, body: &[u8]) {
     assert_eq!((status, body.len()), (201, SNAPSHOT.len()));
 }
 
-/// One side's round: each call's latency, and the round's wall time.
+/// One side's round: each call's latency, the round's wall time, and the CPU
+/// time the whole process spent in it (the server's threads included, which
+/// do the same work for both sides).
 #[derive(Default)]
 struct Run {
     latencies: Vec<Duration>,
     wall: Duration,
+    cpu: Duration,
+}
+
+/// The CPU time this process has used (its threads, living and ended), from
+/// `/proc/self/stat` in ticks of 10 ms (Linux's fixed USER_HZ of 100).
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command (in parentheses, which may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|n| n.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// Measures one side's round: `run` returns the latencies.
+fn timed(run: impl FnOnce() -> Vec<Duration>) -> Run {
+    let (cpu, started) = (process_cpu(), Instant::now());
+    let latencies = run();
+    Run {
+        latencies,
+        wall: started.elapsed(),
+        cpu: process_cpu().saturating_sub(cpu),
+    }
 }
 
 impl Run {
@@ -73,9 +119,14 @@ impl Run {
         self.latencies.len() as f64 / self.wall.as_secs_f64()
     }
 
+    fn cpu_per_call(&self) -> Duration {
+        self.cpu / u32::try_from(self.latencies.len().max(1)).unwrap_or(u32::MAX)
+    }
+
     fn merge(&mut self, other: Run) {
         self.latencies.extend(other.latencies);
         self.wall += other.wall;
+        self.cpu += other.cpu;
     }
 
     fn quantile(&mut self, q: f64) -> Duration {
@@ -88,30 +139,27 @@ impl Run {
 
 /// `calls` calls of `call` spread over `threads` threads.
 fn threads(threads: usize, calls: usize, call: impl Fn() + Sync) -> Run {
-    let started = Instant::now();
-    let latencies = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    (0..calls / threads)
-                        .map(|_| {
-                            let started = Instant::now();
-                            call();
-                            started.elapsed()
-                        })
-                        .collect::<Vec<_>>()
+    timed(|| {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        (0..calls / threads)
+                            .map(|_| {
+                                let started = Instant::now();
+                                call();
+                                started.elapsed()
+                            })
+                            .collect::<Vec<_>>()
+                    })
                 })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap())
-            .collect()
-    });
-    Run {
-        latencies,
-        wall: started.elapsed(),
-    }
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap())
+                .collect()
+        })
+    })
 }
 
 /// `calls` calls of the futures `call` makes, in `tasks` tasks on `runtime`.
@@ -124,29 +172,27 @@ fn tasks<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    runtime.block_on(async {
-        let started = Instant::now();
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..tasks {
-            let call = call.clone();
-            set.spawn(async move {
-                let mut latencies = Vec::with_capacity(calls / tasks);
-                for _ in 0..calls / tasks {
-                    let started = Instant::now();
-                    call().await;
-                    latencies.push(started.elapsed());
-                }
-                latencies
-            });
-        }
-        let mut latencies = Vec::with_capacity(calls);
-        while let Some(done) = set.join_next().await {
-            latencies.extend(done.unwrap());
-        }
-        Run {
-            latencies,
-            wall: started.elapsed(),
-        }
+    timed(|| {
+        runtime.block_on(async {
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..tasks {
+                let call = call.clone();
+                set.spawn(async move {
+                    let mut latencies = Vec::with_capacity(calls / tasks);
+                    for _ in 0..calls / tasks {
+                        let started = Instant::now();
+                        call().await;
+                        latencies.push(started.elapsed());
+                    }
+                    latencies
+                });
+            }
+            let mut latencies = Vec::with_capacity(calls);
+            while let Some(done) = set.join_next().await {
+                latencies.extend(done.unwrap());
+            }
+            latencies
+        })
     })
 }
 
@@ -155,8 +201,28 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// Whether to run `row`: every row unless `LEAP0_BENCH_ROWS` names others
+/// (a row runs when its name contains that text, e.g. `hyper` or `64 tasks`).
+fn wanted(row: &str) -> bool {
+    std::env::var("LEAP0_BENCH_ROWS").map_or(true, |only| row.contains(only.as_str()))
+}
+
 /// Runs `leap0` and `raw` in interleaved rounds and prints the row.
-fn compare(row: &str, goal: f64, mut leap0: impl FnMut() -> Run, mut raw: impl FnMut() -> Run) {
+fn compare(
+    row: &str,
+    goal: Option<f64>,
+    mut leap0: impl FnMut() -> Run,
+    mut raw: impl FnMut() -> Run,
+) {
+    if !wanted(row) {
+        return;
+    }
+    // For a profiler: one side only, as many times as a comparison runs it.
+    match std::env::var("LEAP0_BENCH_SIDE").as_deref() {
+        Ok("leap0") => return (0..=ROUNDS).for_each(|_| drop(leap0())),
+        Ok("raw") => return (0..=ROUNDS).for_each(|_| drop(raw())),
+        _ => {}
+    }
     // A warm-up of each: pools filled, code paged in.
     leap0();
     raw();
@@ -179,17 +245,23 @@ fn compare(row: &str, goal: f64, mut leap0: impl FnMut() -> Run, mut raw: impl F
         ratios.iter().copied().fold(f64::MIN, f64::max),
     );
     let ratio = median(ratios);
-    let verdict = if ratio >= goal { "met" } else { "NOT met" };
+    let verdict = match goal {
+        Some(goal) if ratio >= goal => format!("goal >= {goal:.2}x: met"),
+        Some(goal) => format!("goal >= {goal:.2}x: NOT met"),
+        None => "for information".to_owned(),
+    };
     let micros = |d: Duration| d.as_secs_f64() * 1e6;
     println!(
-        "{row:<18} {ratio:>5.2}x (rounds {low:.2}-{high:.2}; goal >= {goal:.2}x: {verdict})\n{:<18} leap0 {:>7.0} calls/s p50 {:>6.1} µs p99 {:>7.1} µs | raw {:>7.0} calls/s p50 {:>6.1} µs p99 {:>7.1} µs",
+        "{row:<23} {ratio:>5.2}x (rounds {low:.2}-{high:.2}; {verdict})\n{:<6} leap0 {:>7.0} calls/s p50 {:>6.1} µs p99 {:>7.1} µs CPU/call {:>5.1} µs | raw {:>7.0} calls/s p50 {:>6.1} µs p99 {:>7.1} µs CPU/call {:>5.1} µs",
         "",
         ours.throughput(),
         micros(ours.quantile(0.5)),
         micros(ours.quantile(0.99)),
+        micros(ours.cpu_per_call()),
         theirs.throughput(),
         micros(theirs.quantile(0.5)),
         micros(theirs.quantile(0.99)),
+        micros(theirs.cpu_per_call()),
     );
 }
 
@@ -236,7 +308,8 @@ fn main() {
     let request: Request = create().request(&config).unwrap();
 
     // ---- blocking: leap0-ureq and raw ureq ----
-    let ours = leap0_ureq::client(config.clone());
+    let transport = UreqTransport::new();
+    let client = leap0_ureq::client(config.clone());
     let raw: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -247,8 +320,12 @@ fn main() {
         .max_idle_connections_per_host(leap0_ureq::DEFAULT_MAX_IDLE_PER_HOST)
         .build()
         .into();
-    let leap0_call = || {
-        black_box(ours.create(create()).unwrap());
+    let transport_call = || {
+        let response = transport.send(request.clone(), TIMEOUT).unwrap();
+        expect_created(response.status().as_u16(), response.body());
+    };
+    let client_call = || {
+        black_box(client.create(create()).unwrap());
     };
     let raw_call = || {
         let mut response = raw.run(request.clone()).unwrap();
@@ -258,11 +335,17 @@ fn main() {
     for n in [1, 16] {
         compare(
             &format!("ureq, {n} thread{}", if n == 1 { "" } else { "s" }),
-            0.95,
-            || threads(n, CALLS, leap0_call),
-            || threads(n, CALLS, raw_call),
+            Some(0.95),
+            || threads(n, calls(), transport_call),
+            || threads(n, calls(), raw_call),
         );
     }
+    compare(
+        "ureq client, 16 threads",
+        None,
+        || threads(16, calls(), client_call),
+        || threads(16, calls(), raw_call),
+    );
 
     // ---- async: leap0-hyper and raw hyper-util, 2 workers ----
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -270,15 +353,26 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let ours = runtime.block_on(async { leap0_hyper::client(config.clone()) });
+    let (transport, client) =
+        runtime.block_on(async { (HyperTransport::new(), leap0_hyper::client(config.clone())) });
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     let raw: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
     let request = Arc::new(request);
-    let leap0_call = move || {
-        let ours = ours.clone();
+    let transport_call = {
+        let request = Arc::clone(&request);
+        move || {
+            let (transport, request) = (transport.clone(), Request::clone(&request));
+            async move {
+                let response = transport.send(request, TIMEOUT).await.unwrap();
+                expect_created(response.status().as_u16(), response.body());
+            }
+        }
+    };
+    let client_call = move || {
+        let client = client.clone();
         async move {
-            black_box(ours.create(create()).await.unwrap());
+            black_box(client.create(create()).await.unwrap());
         }
     };
     let raw_call = move || {
@@ -294,14 +388,23 @@ fn main() {
     for n in [1, 16, 64] {
         compare(
             &format!("hyper, {n} task{}", if n == 1 { "" } else { "s" }),
-            0.95,
-            || tasks(&runtime, n, CALLS, leap0_call.clone()),
-            || tasks(&runtime, n, CALLS, raw_call.clone()),
+            Some(0.95),
+            || tasks(&runtime, n, calls(), transport_call.clone()),
+            || tasks(&runtime, n, calls(), raw_call.clone()),
         );
     }
+    compare(
+        "hyper client, 64 tasks",
+        None,
+        || tasks(&runtime, 64, calls(), client_call.clone()),
+        || tasks(&runtime, 64, calls(), raw_call.clone()),
+    );
     drop(runtime);
 
     // ---- the core's hot path ----
+    if !wanted("core") {
+        return;
+    }
     let config = Config::new("bench-key").unwrap();
     let created = || {
         http::Response::builder()
