@@ -435,22 +435,31 @@ fn answer(
 /// JSON text without whitespace outside strings: the compact form serde
 /// writes, which a `json` body held exactly before it was pretty-printed.
 pub(crate) fn minify(json: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(json.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in json.as_bytes() {
-        if in_string {
-            out.push(b);
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
+    let bytes = json.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let space = |b: u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t');
+    let mut at = 0;
+    // Runs are copied whole: a string (escapes and all), or the structure and
+    // numbers between whitespace; whitespace outside strings is skipped.
+    while let Some(&first) = bytes.get(at) {
+        let start = at;
+        if first == b'"' {
+            at += 1;
+            while let Some(&b) = bytes.get(at) {
+                at += if b == b'\\' { 2 } else { 1 };
+                if b == b'"' {
+                    break;
+                }
             }
-        } else if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
-            in_string = b == b'"';
-            out.push(b);
+        } else if space(first) {
+            at += 1;
+            continue;
+        } else {
+            while bytes.get(at).is_some_and(|&b| b != b'"' && !space(b)) {
+                at += 1;
+            }
         }
+        out.extend_from_slice(&bytes[start..at.min(bytes.len())]);
     }
     out
 }
