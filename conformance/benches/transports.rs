@@ -24,7 +24,7 @@
 //! `LEAP0_BENCH_ROWS=hyper` (or any part of a row's name) runs only those
 //! rows; the core and cassette rows run when it names `core`.
 //! `LEAP0_BENCH_SIDE=leap0` (or `raw`) runs one side of each row only, for
-//! a profiler, and `LEAP0_BENCH_CALLS` sets the calls per round (4,000).
+//! a profiler, and `LEAP0_BENCH_CALLS` sets the calls per round (3,000).
 #![allow(
     missing_docs,
     clippy::print_stdout,
@@ -59,7 +59,7 @@ static ALLOC: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 const SNAPSHOT: &str = r#"{"id":"snap_0123456789abcdef","name":"warm","template_id":"tpl_0000000000000001","vcpu":2,"memory":2048,"disk":10240,"created_at":"2025-01-15T10:30:00Z"}"#;
 /// Interleaved rounds per row.
-const ROUNDS: usize = 7;
+const ROUNDS: usize = 11;
 /// The per-call timeout a client with the default configuration passes.
 const TIMEOUT: Duration = leap0_core::config::DEFAULT_TIMEOUT;
 /// Calls per side per round, unless `LEAP0_BENCH_CALLS` says otherwise.
@@ -67,7 +67,7 @@ fn calls() -> usize {
     std::env::var("LEAP0_BENCH_CALLS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(4_000)
+        .unwrap_or(3_000)
 }
 
 fn create() -> CreateSnapshot {
