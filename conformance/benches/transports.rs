@@ -35,7 +35,6 @@
 #[path = "../../transports/replay/benches/workload/mod.rs"]
 mod workload;
 
-use std::alloc::System;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,19 +44,14 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use leap0_core::machine::{Action, Machine, Retry};
+use leap0_conformance::hot_path::{
+    CREATED as SNAPSHOT, create, request_and_parse, retry_round_trip,
+};
 use leap0_core::transport::{AsyncTransport, Request, Transport};
-use leap0_core::{Config, CreateSnapshot, Exchange, Timestamp, http};
+use leap0_core::{Config, Exchange};
 use leap0_hyper::HyperTransport;
 use leap0_testkit::raw_server::{json_response, serve_many};
 use leap0_ureq::UreqTransport;
-use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-
-// Counting allocations costs an atomic add each, on both sides alike.
-#[global_allocator]
-static ALLOC: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
-
-const SNAPSHOT: &str = r#"{"id":"snap_0123456789abcdef","name":"warm","template_id":"tpl_0000000000000001","vcpu":2,"memory":2048,"disk":10240,"created_at":"2025-01-15T10:30:00Z"}"#;
 /// Interleaved rounds per row.
 const ROUNDS: usize = 11;
 /// The per-call timeout a client with the default configuration passes.
@@ -68,10 +62,6 @@ fn calls() -> usize {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(3_000)
-}
-
-fn create() -> CreateSnapshot {
-    CreateSnapshot::new("sb-0123456789abcdef").name("warm")
 }
 
 fn expect_created(status: u16, body: &[u8]) {
@@ -265,8 +255,8 @@ fn compare(
     );
 }
 
-/// The fastest of five rounds of `f`, per call, and its allocations per call.
-fn per_op(iterations: u32, mut f: impl FnMut()) -> (Duration, f64) {
+/// The fastest of five rounds of `f`, per call.
+fn per_op(iterations: u32, mut f: impl FnMut()) -> Duration {
     for _ in 0..iterations / 10 {
         f();
     }
@@ -278,11 +268,22 @@ fn per_op(iterations: u32, mut f: impl FnMut()) -> (Duration, f64) {
         }
         best = best.min(started.elapsed() / (iterations / 5));
     }
-    let region = Region::new(ALLOC);
-    for _ in 0..1000 {
-        f();
-    }
-    (best, region.change().allocations as f64 / 1000.0)
+    best
+}
+
+/// The hot path's allocations per call, counted by the `count_allocations`
+/// binary (a counting allocator here would slow every comparison above).
+fn allocations() -> Vec<(String, f64)> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_count_allocations"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (name, count) = line.split_once(' ')?;
+            Some((name.to_owned(), count.parse().ok()?))
+        })
+        .collect()
 }
 
 fn load_average() -> String {
@@ -406,40 +407,25 @@ fn main() {
         return;
     }
     let config = Config::new("bench-key").unwrap();
-    let created = || {
-        http::Response::builder()
-            .status(201)
-            .body(SNAPSHOT.as_bytes().to_vec())
-            .unwrap()
-    };
     let input = create();
-    let (time, allocations) = per_op(200_000, || {
-        black_box(input.request(black_box(&config)).unwrap());
-        let answer = http::Response::builder()
-            .status(201)
-            .body(SNAPSHOT.as_bytes())
-            .unwrap();
-        black_box(input.parse(answer).unwrap());
-    });
+    let counted = allocations();
+    let count = |name: &str| {
+        counted
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(f64::NAN, |(_, c)| *c)
+    };
+    let time = per_op(200_000, || request_and_parse(&input, &config).unwrap());
     println!(
-        "core: CreateSnapshot::request + parse(201)   {:>5} ns, {allocations:.0} allocations (goal <= 800 ns, <= 8 allocations)",
-        time.as_nanos()
+        "core: CreateSnapshot::request + parse(201)    {:>5} ns, {:.0} allocations (goal <= 800 ns, <= 8 allocations)",
+        time.as_nanos(),
+        count("request_and_parse")
     );
-    let (time, _) = per_op(200_000, || {
-        let mut retry = Retry::new(create(), &config);
-        let Action::Send(attempt) = retry.poll(Timestamp::ZERO) else {
-            unreachable!("a create sends first")
-        };
-        black_box(attempt);
-        retry.handle_response(Timestamp::ZERO, created());
-        let Action::Done(result) = retry.poll(Timestamp::ZERO) else {
-            unreachable!("an answered create is done")
-        };
-        black_box(result.unwrap());
-    });
+    let time = per_op(200_000, || retry_round_trip(&config).unwrap());
     println!(
-        "core: Retry::new, poll, 201, poll to Done     {:>5} ns (goal <= 900 ns)",
-        time.as_nanos()
+        "core: Retry::new, poll, 201, poll to Done      {:>5} ns, {:.0} allocations (goal <= 900 ns)",
+        time.as_nanos(),
+        count("retry_round_trip")
     );
 
     // ---- a large cassette's load ----

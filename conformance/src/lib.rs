@@ -6,6 +6,7 @@
 //! the same requests seen by the emulator.
 #![forbid(unsafe_code)]
 
+pub mod hot_path;
 pub mod scenarios;
 
 use std::path::Path;
