@@ -59,7 +59,12 @@ pub(crate) struct Book {
 struct FileSeed<'k> {
     kept: &'k [String],
     failed: &'k Cell<Option<(usize, String)>>,
+    pipelined: bool,
 }
+
+/// The file size from which interactions are converted on a second thread
+/// while the file is read: below it, starting a thread costs more than it saves.
+const PIPELINE_FROM_BYTES: usize = 256 * 1024;
 
 const FIELDS: &[&str] = &["version", "meta", "interactions"];
 
@@ -88,6 +93,7 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
                     interactions = Some(map.next_value_seed(InteractionsSeed {
                         kept: self.kept,
                         failed: self.failed,
+                        pipelined: self.pipelined,
                     })?);
                 }
                 "version" | "meta" | "interactions" => {
@@ -103,10 +109,12 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
     }
 }
 
-/// The `interactions` list, each turned into a [`Recorded`] as it is read.
+/// The `interactions` list, each turned into a [`Recorded`] as it is read
+/// (by a second thread when `pipelined`).
 struct InteractionsSeed<'k> {
     kept: &'k [String],
     failed: &'k Cell<Option<(usize, String)>>,
+    pipelined: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for InteractionsSeed<'_> {
@@ -124,19 +132,103 @@ impl<'de> Visitor<'de> for InteractionsSeed<'_> {
         f.write_str("a list of interactions")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        if self.pipelined {
+            std::thread::scope(|scope| self.pipeline(scope, seq))
+        } else {
+            self.serial(seq)
+        }
+    }
+}
+
+/// Interactions sent to the converting thread at a time.
+const BATCH: usize = 64;
+
+impl<'de, 'k> InteractionsSeed<'k> {
+    /// Reads and converts each interaction in turn, on this thread.
+    fn serial<A: SeqAccess<'de>>(&self, mut seq: A) -> Result<Vec<Recorded>, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         while let Some(x) = seq.next_element::<InteractionIn<'de>>()? {
-            match recorded_from_file(x, self.kept) {
-                Ok(recorded) => out.push(recorded),
-                Err(message) => {
-                    self.failed.set(Some((out.len(), message)));
-                    return Err(de::Error::custom("an interaction cannot be replayed"));
-                }
+            if let Err(failure) = convert(&mut out, x, self.kept) {
+                return Err(self.fail(failure));
             }
         }
         Ok(out)
     }
+
+    /// Reads interactions on this thread while a second one converts them,
+    /// in batches: reading and converting each take about half the load.
+    /// The outcome is the serial one: a conversion that fails wins over a
+    /// read error further on, which the serial load would never have reached.
+    fn pipeline<'scope, A: SeqAccess<'de>>(
+        &self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        mut seq: A,
+    ) -> Result<Vec<Recorded>, A::Error>
+    where
+        'de: 'scope,
+        'k: 'scope,
+    {
+        let (batches, received) = std::sync::mpsc::sync_channel::<Vec<InteractionIn<'de>>>(4);
+        let kept = self.kept;
+        let converter = std::thread::Builder::new()
+            .name("leap0-replay-load".into())
+            .spawn_scoped(scope, move || {
+                let mut out = Vec::new();
+                for x in received.into_iter().flatten() {
+                    convert(&mut out, x, kept)?;
+                }
+                Ok(out)
+            });
+        // No thread to be had: the load goes on without one.
+        let Ok(converter) = converter else {
+            return self.serial(seq);
+        };
+        let mut batch = Vec::with_capacity(BATCH);
+        let read = loop {
+            match seq.next_element::<InteractionIn<'de>>() {
+                Ok(Some(x)) => {
+                    batch.push(x);
+                    if batch.len() == BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        // Refused: the converter stopped at a failure, reported below.
+                        if batches.send(full).is_err() {
+                            break Ok(());
+                        }
+                    }
+                }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        // What was read before the end (or a read error) is converted too:
+        // a failure among it is what the serial load would have reported.
+        let _ = batches.send(batch);
+        drop(batches);
+        match converter.join() {
+            Ok(Ok(out)) => read.map(|()| out),
+            Ok(Err(failure)) => Err(self.fail(failure)),
+            Err(_) => Err(de::Error::custom("converting the interactions failed")),
+        }
+    }
+
+    /// Records why interaction `index` cannot be replayed; the error that ends the read.
+    fn fail<E: de::Error>(&self, (index, message): (usize, String)) -> E {
+        self.failed.set(Some((index, message)));
+        E::custom("an interaction cannot be replayed")
+    }
+}
+
+/// Converts one interaction read from the file onto `out`; on failure, its
+/// position and why.
+fn convert(
+    out: &mut Vec<Recorded>,
+    x: InteractionIn<'_>,
+    kept: &[String],
+) -> Result<(), (usize, String)> {
+    let recorded = recorded_from_file(x, kept).map_err(|message| (out.len(), message))?;
+    out.push(recorded);
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -272,11 +364,22 @@ impl Book {
         path: Option<&Path>,
         kept: &[String],
     ) -> Result<Book, CassetteError> {
+        Book::read(bytes, path, kept, bytes.len() >= PIPELINE_FROM_BYTES)
+    }
+
+    /// [`from_bytes`](Self::from_bytes), converting on a second thread or not.
+    fn read(
+        bytes: &[u8],
+        path: Option<&Path>,
+        kept: &[String],
+        pipelined: bool,
+    ) -> Result<Book, CassetteError> {
         let failed = Cell::new(None);
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
         let read = FileSeed {
             kept,
             failed: &failed,
+            pipelined,
         }
         .deserialize(&mut deserializer)
         .and_then(|file| deserializer.end().map(|()| file));
@@ -475,5 +578,88 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(compact).unwrap();
         let pretty = serde_json::to_string_pretty(&value).unwrap();
         assert_eq!(minify(&pretty), compact.as_bytes());
+    }
+
+    /// A cassette of `n` creates, each answered 201 with its own body.
+    fn cassette(n: usize) -> String {
+        let interactions: Vec<_> = (0..n)
+            .map(|i| {
+                serde_json::json!({
+                    "operation": "create_snapshot",
+                    "request": {
+                        "method": "POST",
+                        "target": format!("/v1/sandbox/sb-{i}/snapshot/create"),
+                        "headers": {"content-type": "application/json", "x-trace": format!("t-{i}")},
+                        "body": {"json": {"name": format!("n-{i}")}}
+                    },
+                    "response": {
+                        "status": 201,
+                        "headers": {"x-request-id": format!("req-{i}")},
+                        "body": {"json": {"id": format!("snap-{i}"), "name": format!("n-{i}")}}
+                    }
+                })
+            })
+            .collect();
+        let file = serde_json::json!({"version": 1, "interactions": interactions});
+        serde_json::to_string_pretty(&file).unwrap()
+    }
+
+    /// What a book holds, as comparable text.
+    fn summary(book: &Book) -> Vec<String> {
+        book.interactions
+            .iter()
+            .map(|x| match &x.answer {
+                Answer::Response {
+                    status,
+                    headers,
+                    body,
+                } => format!(
+                    "{:?} {} {:?} {status} {headers:?} {}",
+                    x.operation,
+                    x.request.target,
+                    x.request.headers,
+                    String::from_utf8_lossy(body)
+                ),
+                Answer::Failure(failure) => format!("{failure:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_pipelined_load_reads_what_a_serial_one_does() {
+        let text = cassette(1_000);
+        let kept = ["x-trace".to_owned()];
+        let serial = Book::read(text.as_bytes(), None, &kept, false).unwrap();
+        let pipelined = Book::read(text.as_bytes(), None, &kept, true).unwrap();
+        assert_eq!(serial.interactions.len(), 1_000);
+        assert_eq!(summary(&pipelined), summary(&serial));
+        assert!(summary(&serial)[999].contains(r#"{"id":"snap-999","name":"n-999"}"#));
+    }
+
+    #[test]
+    fn a_pipelined_load_fails_as_a_serial_one_does() {
+        let text = cassette(500);
+        // Interaction 300 cannot be replayed (a status out of range), and the
+        // file breaks off further on: the serial load stops at 300, and so
+        // must the pipelined one, whichever thread notices first.
+        let broken = text.replacen("\"status\": 201", "\"status\": 2001", 301);
+        let broken = broken.replacen("\"status\": 2001", "\"status\": 201", 300);
+        // Cut far on, and just after the failing one (inside its batch).
+        let far = &broken[..broken.len() - 2_000];
+        let near = &broken[..broken.find("snap-310").unwrap()];
+        for bytes in [broken.as_bytes(), far.as_bytes(), near.as_bytes()] {
+            let serial = Book::read(bytes, None, &[], false).err().unwrap();
+            let pipelined = Book::read(bytes, None, &[], true).err().unwrap();
+            assert_eq!(pipelined.to_string(), serial.to_string());
+            assert!(
+                matches!(serial, CassetteError::Invalid { index: 300, .. }),
+                "{serial}"
+            );
+        }
+        // A file that breaks off before any failure: the same syntax error.
+        let cut = &text[..text.len() / 2];
+        let serial = Book::read(cut.as_bytes(), None, &[], false).err().unwrap();
+        let pipelined = Book::read(cut.as_bytes(), None, &[], true).err().unwrap();
+        assert_eq!(pipelined.to_string(), serial.to_string());
     }
 }
