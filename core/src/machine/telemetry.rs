@@ -66,6 +66,22 @@ impl Sent {
     }
 }
 
+/// An event of one attempt, in the call's span: the fields every stage of an
+/// attempt carries, then the stage's own fields and message.
+#[cfg(feature = "tracing")]
+macro_rules! attempt_event {
+    ($telemetry:expr, $sent:expr, $($stage:tt)+) => {
+        tracing::debug!(
+            parent: &$telemetry.span,
+            http.request.method = $sent.route.method.as_str(),
+            url.template = $sent.route.template,
+            http.request.resend_count = $sent.resends(),
+            leap0.operation = $sent.route.name,
+            $($stage)+
+        )
+    };
+}
+
 impl Telemetry {
     /// A new call of `operation`, its span a child of the current one.
     pub(crate) fn call(operation: Operation) -> Telemetry {
@@ -102,14 +118,7 @@ impl Telemetry {
     /// An attempt is about to be sent.
     pub(crate) fn sending(&self, sent: Sent) {
         #[cfg(feature = "tracing")]
-        tracing::debug!(
-            parent: &self.span,
-            http.request.method = sent.route.method.as_str(),
-            url.template = sent.route.template,
-            http.request.resend_count = sent.resends(),
-            leap0.operation = sent.route.name,
-            "sending"
-        );
+        attempt_event!(self, sent, "sending");
         #[cfg(not(feature = "tracing"))]
         let _ = sent;
     }
@@ -117,12 +126,9 @@ impl Telemetry {
     /// An attempt was answered with `status`.
     pub(crate) fn answered(&self, sent: Sent, now: Timestamp, status: http::StatusCode) {
         #[cfg(feature = "tracing")]
-        tracing::debug!(
-            parent: &self.span,
-            http.request.method = sent.route.method.as_str(),
-            url.template = sent.route.template,
-            http.request.resend_count = sent.resends(),
-            leap0.operation = sent.route.name,
+        attempt_event!(
+            self,
+            sent,
             http.response.status_code = status.as_u16(),
             error.type = (status.as_u16() >= 400).then(|| status.as_str()),
             http.client.request.duration = seconds(now.saturating_duration_since(sent.at)),
@@ -136,12 +142,9 @@ impl Telemetry {
     /// An attempt got no answer.
     pub(crate) fn no_answer(&self, sent: Sent, now: Timestamp, error: &TransportError) {
         #[cfg(feature = "tracing")]
-        tracing::debug!(
-            parent: &self.span,
-            http.request.method = sent.route.method.as_str(),
-            url.template = sent.route.template,
-            http.request.resend_count = sent.resends(),
-            leap0.operation = sent.route.name,
+        attempt_event!(
+            self,
+            sent,
             error.type = error.kind.name(),
             http.client.request.duration = seconds(now.saturating_duration_since(sent.at)),
             leap0.may_have_been_sent = error.may_have_been_sent,

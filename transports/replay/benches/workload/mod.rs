@@ -1,7 +1,6 @@
 //! The replay benches' workload, shared with `leap0-conformance`'s transports
 //! bench (which includes this file by path): distinct creates recorded into a
 //! cassette, and how long loading one takes in a fresh process.
-#![allow(dead_code)]
 
 use std::hint::black_box;
 use std::path::Path;
